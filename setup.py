@@ -1,0 +1,63 @@
+"""Packaging for claripacs-jupyter."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="claripacs-jupyter",
+    version="0.1.0",
+    description="A teaching-file PACS inside Jupyter",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="BSD-3-Clause",
+    python_requires=">=3.10",
+    packages=find_packages(include=["claripacs_jupyter", "claripacs_jupyter.*"]),
+    include_package_data=True,
+    package_data={
+        "claripacs_jupyter.server_extension": ["templates/*.html", "static/*"],
+        "claripacs_jupyter.widgets": ["static/*.js", "static/*.css"],
+    },
+    data_files=[
+        (
+            "etc/jupyter/jupyter_server_config.d",
+            ["jupyter-config/jupyter_server_config.d/claripacs_jupyter.json"],
+        ),
+    ],
+    install_requires=[
+        "jupyterlab>=4",
+        "jupyter_server>=2",
+        "ipywidgets>=8",
+        "anywidget>=0.9",
+        "voila>=0.5",
+        "pydicom>=3.0",
+        "pylibjpeg>=2",
+        "pylibjpeg-libjpeg>=2",
+        "pylibjpeg-openjpeg>=2",
+        "pylibjpeg-rle>=2",
+        "numpy>=1.24",
+        "pandas>=2",
+        "openpyxl>=3.1",
+        "tornado>=6.2",
+        "SQLAlchemy>=2",
+        "Pillow>=10",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-jupyter[server]>=0.10",
+            "pytest-timeout",
+            "playwright>=1.40",
+            "nbclient>=0.10",
+            "ipykernel",
+            "pydicom-data",
+            "hypothesis",
+            "ruff",
+        ],
+        "bench": ["dicognito"],
+    },
+    entry_points={"console_scripts": ["claripacs = claripacs_jupyter.cli:main"]},
+)
