@@ -3,8 +3,25 @@
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.editable_wheel import editable_wheel
 
 HERE = Path(__file__).parent
+
+
+class EditableWithData(editable_wheel):
+    """Editable install that still installs ``data_files``.
+
+    setuptools' editable_wheel asks the distribution for ``has_data()``, which
+    does not exist (the method is ``has_data_files()``), so the server config
+    file never lands and ``pip install -e .`` leaves the extension disabled.
+    """
+
+    def _run_install(self, category: str) -> None:
+        if category == "data" and self.distribution.has_data_files():
+            self.run_command("install_data")
+            return
+        super()._run_install(category)
+
 
 setup(
     name="claripacs-jupyter",
@@ -59,5 +76,6 @@ setup(
         ],
         "bench": ["dicognito"],
     },
+    cmdclass={"editable_wheel": EditableWithData},
     entry_points={"console_scripts": ["claripacs = claripacs_jupyter.cli:main"]},
 )
