@@ -61,6 +61,8 @@ setup(
         "SQLAlchemy>=2",
         "Pillow>=10",
         "tqdm>=4.60",
+        # The demo teaching set (`claripacs demo`) is made of its real files.
+        "pydicom-data",
     ],
     extras_require={
         "test": [
@@ -70,7 +72,6 @@ setup(
             "playwright>=1.40",
             "nbclient>=0.10",
             "ipykernel",
-            "pydicom-data",
             "hypothesis",
             "ruff",
         ],
