@@ -1,0 +1,930 @@
+// The claripacs image viewer: one canvas, window/level and scroll on raw pixel
+// values in the browser, so that no interaction waits for the server.
+//
+// This module is the product's own viewer (no framework, no imports, nothing
+// fetched from the network). Two thin adapters feed it: the HTTP adapter of the
+// standalone page (page.js) and the anywidget model (widget.js).
+//
+// A source is an object with
+//   async info()        -> {seriesUid, modality, label, series: [{uid, label}],
+//                           instances: [{uid, frames, image?: image_info}]}
+//   async frame(index)  -> {info: image_info, pixels: ArrayBuffer}
+//   async select(uid)   (optional) switches the source to another series.
+// `index` counts images across the series: every frame of every instance, in the
+// order the instances are listed.
+
+/** Window presets for CT, in Hounsfield units. */
+export const CT_PRESETS = Object.freeze([
+  { name: "Soft tissue", center: 40, width: 400, key: "1" },
+  { name: "Lung", center: -600, width: 1500, key: "2" },
+  { name: "Bone", center: 300, width: 2000, key: "3" },
+  { name: "Brain", center: 40, width: 80, key: "4" },
+  { name: "CTA", center: 170, width: 600, key: "5" },
+]);
+
+/** Keys that choose the file's own windows, in the file's order. */
+const FILE_WINDOW_KEYS = ["6", "7", "8", "9"];
+
+const TOOLS = Object.freeze([
+  { id: "scroll", label: "Scroll", key: "s" },
+  { id: "window", label: "W/L", key: "w" },
+  { id: "zoom", label: "Zoom", key: "z" },
+  { id: "pan", label: "Pan", key: "p" },
+]);
+
+const LUT_DTYPES = {
+  uint8: { offset: 0, size: 256, array: Uint8Array },
+  int8: { offset: 128, size: 256, array: Int8Array },
+  uint16: { offset: 0, size: 65536, array: Uint16Array },
+  int16: { offset: 32768, size: 65536, array: Int16Array },
+};
+const DIRECT_DTYPES = {
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+};
+
+const OPAQUE_BLACK = 0xff000000;
+const WHEEL_STEP = 100; // wheel delta (CSS pixels) that moves one image
+const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
+const LUT_CACHE_SIZE = 24;
+
+/**
+ * The DICOM linear VOI function (PS3.3 C.11.2.1.2.1) onto 0..255.
+ * @param {number} x modality value
+ * @param {number} center window centre
+ * @param {number} width window width (at least 1)
+ * @returns {number} display value 0..255, unrounded
+ */
+export function linearWindow(x, center, width) {
+  const w = Math.max(width, 1);
+  const low = center - 0.5 - (w - 1) / 2;
+  const high = center - 0.5 + (w - 1) / 2;
+  if (x <= low) return 0;
+  if (x > high) return 255;
+  return ((x - (center - 0.5)) / (w - 1) + 0.5) * 255;
+}
+
+function rescaleOf(info, frame) {
+  const rescale = info.rescale || [];
+  const pair = rescale[Math.min(frame, rescale.length - 1)] || [1, 0];
+  return { slope: Number(pair[0]), intercept: Number(pair[1]) };
+}
+
+function paddingOf(info) {
+  if (!info.padding) return null;
+  const [a, b] = info.padding.map(Number);
+  return [Math.min(a, b), Math.max(a, b)];
+}
+
+/** Pack a grey value 0..255 into an opaque RGBA pixel of a little-endian Uint32. */
+function grey32(v) {
+  return (OPAQUE_BLACK | (v << 16) | (v << 8) | v) >>> 0;
+}
+
+/**
+ * A lookup table from stored value to packed RGBA, for one rescale, window,
+ * padding and inversion. Built for 8- and 16-bit stored values only.
+ */
+function buildLut(dtype, slope, intercept, center, width, invert, padding) {
+  const spec = LUT_DTYPES[dtype];
+  const lut = new Uint32Array(spec.size);
+  for (let i = 0; i < spec.size; i++) {
+    const stored = i - spec.offset;
+    if (padding && stored >= padding[0] && stored <= padding[1]) {
+      lut[i] = OPAQUE_BLACK;
+      continue;
+    }
+    let v = Math.round(linearWindow(stored * slope + intercept, center, width));
+    if (invert) v = 255 - v;
+    lut[i] = grey32(v);
+  }
+  return lut;
+}
+
+/** A typed array over the little-endian pixel bytes, copied when misaligned. */
+function typedPixels(buffer, ctor) {
+  if (ctor.BYTES_PER_ELEMENT > 1 && buffer.byteLength % ctor.BYTES_PER_ELEMENT) {
+    throw new Error("pixel data length does not fit its data type");
+  }
+  return new ctor(buffer);
+}
+
+/** Size in bytes that one image of `info` must have. */
+function expectedBytes(info) {
+  const count = info.rows * info.columns;
+  if (info.kind === "rgb") return count * 3;
+  const ctor = (LUT_DTYPES[info.dtype] || {}).array || DIRECT_DTYPES[info.dtype];
+  if (!ctor) throw new Error(`unsupported pixel data type ${info.dtype}`);
+  return count * ctor.BYTES_PER_ELEMENT;
+}
+
+function formatNumber(x) {
+  return Number.isInteger(x) ? String(x) : x.toFixed(1);
+}
+
+function el(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("aria-") || k.startsWith("data-") || k === "role") {
+      node.setAttribute(k, v);
+    } else node[k] = v;
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+/**
+ * Create a viewer inside `element`.
+ *
+ * @param {HTMLElement} element the host; the viewer fills it
+ * @param {object} source the frame source (see the top of this module)
+ * @param {object} [options]
+ * @param {number} [options.image] first image index (0-based)
+ * @param {{center: number, width: number}} [options.window] first window
+ * @param {string} [options.tool] "scroll", "window", "zoom" or "pan"
+ * @param {string} [options.height] CSS height of the viewer, e.g. "480px"
+ * @param {number} [options.concurrency] frames requested at once
+ * @param {number} [options.cacheBytes] pixel bytes kept in memory
+ * @returns {object} the viewer: getState, setState, selectSeries, onChange, ready,
+ *   destroy
+ */
+export function createViewer(element, source, options = {}) {
+  const state = {
+    series: null,
+    image: Math.max(0, Math.trunc(options.image ?? 0)),
+    window: options.window ? { ...options.window } : null,
+    zoom: 1,
+    pan: { x: 0, y: 0 },
+    tool: TOOLS.some((t) => t.id === options.tool) ? options.tool : "scroll",
+  };
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const cacheBudget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const listeners = new Set();
+
+  let series = null; // the info() answer for the current series
+  let images = []; // [{instance, frame, info}] flattened over instances
+  let frames = new Map(); // index -> {info, pixels: typed array, bytes}
+  let cachedBytes = 0;
+  let inflight = new Set();
+  let failed = new Map();
+  let generation = 0;
+  let drawn = null; // {index, gen} of the picture on the canvas
+  let destroyed = false;
+  let drawQueued = false;
+  const luts = new Map();
+  let resolveReady;
+  let rejectReady;
+  const ready = new Promise((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  ready.catch(() => {}); // a failure is shown in the viewer; awaiting is optional
+
+  // ---- DOM -------------------------------------------------------------------
+  const root = el("div", {
+    class: "claripacs-viewer",
+    tabIndex: 0,
+    "aria-label": "Image viewer",
+    "data-state": "loading",
+  });
+  if (options.height) root.style.height = options.height;
+  const seriesPicker = el("select", { class: "cpv-series", "aria-label": "Series" });
+  seriesPicker.hidden = true;
+  const toolButtons = TOOLS.map((t) =>
+    el("button", {
+      type: "button",
+      class: "cpv-tool",
+      text: t.label,
+      title: `${t.label} with the left mouse button (${t.key.toUpperCase()})`,
+      "aria-pressed": "false",
+      "data-tool": t.id,
+    }),
+  );
+  const toolGroup = el("div", { class: "cpv-group", role: "group" }, toolButtons);
+  toolGroup.setAttribute("aria-label", "Left mouse tool");
+  const presetGroup = el("div", { class: "cpv-group", role: "group" });
+  presetGroup.setAttribute("aria-label", "Window presets");
+  const resetButton = el("button", {
+    type: "button",
+    class: "cpv-reset",
+    text: "Reset",
+    title: "Fit the image and restore the file's window (R)",
+  });
+  const toolbar = el("div", { class: "cpv-toolbar", role: "toolbar" }, [
+    seriesPicker,
+    toolGroup,
+    presetGroup,
+    resetButton,
+  ]);
+  toolbar.setAttribute("aria-label", "Viewer tools");
+  const canvas = el("canvas", { class: "cpv-canvas", role: "img" });
+  canvas.setAttribute("aria-label", "Loading image");
+  const overlayImage = el("div", { class: "cpv-overlay cpv-overlay-image" });
+  const overlayWindow = el("div", { class: "cpv-overlay cpv-overlay-window" });
+  const status = el("div", { class: "cpv-status", role: "status" });
+  const stage = el("div", { class: "cpv-stage" }, [
+    canvas,
+    overlayImage,
+    overlayWindow,
+    status,
+  ]);
+  const slider = el("input", {
+    type: "range",
+    class: "cpv-slider",
+    min: "1",
+    max: "1",
+    step: "1",
+    value: "1",
+    "aria-label": "Image number",
+  });
+  root.append(toolbar, stage, slider);
+  element.append(root);
+  const ctx = canvas.getContext("2d");
+  const offscreen = document.createElement("canvas");
+  const offctx = offscreen.getContext("2d");
+  let imageData = null;
+
+  // ---- state changes -----------------------------------------------------------
+  function emit(changed) {
+    if (!changed.length) return;
+    const snapshot = getState();
+    for (const fn of listeners) {
+      try {
+        fn(snapshot, changed);
+      } catch (err) {
+        console.error("claripacs viewer listener failed", err);
+      }
+    }
+  }
+
+  function getState() {
+    return {
+      series: state.series,
+      image: state.image,
+      window: state.window ? { ...state.window } : null,
+      zoom: state.zoom,
+      pan: { ...state.pan },
+      tool: state.tool,
+    };
+  }
+
+  /** Apply part of a state; returns the names of the keys that changed. */
+  function apply(partial) {
+    const changed = [];
+    if (partial.image !== undefined && images.length) {
+      const i = Math.min(Math.max(0, Math.round(partial.image)), images.length - 1);
+      if (i !== state.image) {
+        state.image = i;
+        changed.push("image");
+      }
+    } else if (partial.image !== undefined && partial.image !== state.image) {
+      state.image = Math.max(0, Math.round(partial.image));
+      changed.push("image");
+    }
+    if (partial.window !== undefined) {
+      const w = partial.window;
+      const next = w ? { center: Number(w.center), width: Math.max(1, Number(w.width)) } : null;
+      const same =
+        next && state.window
+          ? next.center === state.window.center && next.width === state.window.width
+          : next === state.window;
+      if (!same && (!next || (Number.isFinite(next.center) && Number.isFinite(next.width)))) {
+        state.window = next;
+        changed.push("window");
+      }
+    }
+    if (partial.zoom !== undefined) {
+      const z = Math.min(Math.max(Number(partial.zoom), 0.05), 64);
+      if (Number.isFinite(z) && z !== state.zoom) {
+        state.zoom = z;
+        changed.push("zoom");
+      }
+    }
+    if (partial.pan !== undefined) {
+      const p = { x: Number(partial.pan.x) || 0, y: Number(partial.pan.y) || 0 };
+      if (p.x !== state.pan.x || p.y !== state.pan.y) {
+        state.pan = p;
+        changed.push("pan");
+      }
+    }
+    if (partial.tool !== undefined && partial.tool !== state.tool) {
+      if (TOOLS.some((t) => t.id === partial.tool)) {
+        state.tool = partial.tool;
+        changed.push("tool");
+      }
+    }
+    if (changed.includes("window") && !state.window) {
+      // null means "the file's window": take it from the image on screen
+      const info = currentInfo();
+      if (info) state.window = fileDefaultWindow(info);
+    }
+    if (changed.length) {
+      refreshControls();
+      if (changed.includes("image")) pump();
+      scheduleDraw();
+    }
+    return changed;
+  }
+
+  function setState(partial) {
+    emit(apply(partial));
+  }
+
+  // ---- series and frames ------------------------------------------------------
+  function currentInfo() {
+    const f = frames.get(state.image);
+    if (f) return f.info;
+    const img = images[state.image];
+    return img ? img.info : null;
+  }
+
+  function fileDefaultWindow(info) {
+    const d = info.default_window;
+    if (d && Number.isFinite(Number(d.center)) && Number.isFinite(Number(d.width))) {
+      return { center: Number(d.center), width: Math.max(1, Number(d.width)) };
+    }
+    if (info.value_range) {
+      const [lo, hi] = info.value_range.map(Number);
+      return { center: (lo + hi) / 2, width: Math.max(1, hi - lo) };
+    }
+    return { center: 127.5, width: 256 };
+  }
+
+  async function loadSeries() {
+    const gen = ++generation;
+    frames = new Map();
+    cachedBytes = 0;
+    inflight = new Set();
+    failed = new Map();
+    drawn = null;
+    root.dataset.state = "loading";
+    showStatus("Loading series…");
+    let answer;
+    try {
+      answer = await source.info();
+    } catch (err) {
+      if (gen === generation) fail(err);
+      return;
+    }
+    if (gen !== generation || destroyed) return;
+    series = answer;
+    images = [];
+    for (const inst of answer.instances || []) {
+      const count = Math.max(1, Number(inst.frames ?? inst.image?.frames ?? 1));
+      for (let f = 0; f < count; f++) {
+        images.push({ instance: inst.uid, frame: f, info: inst.image || null });
+      }
+    }
+    if (!images.length) {
+      fail(new Error("This series has no images."));
+      return;
+    }
+    state.series = answer.seriesUid ?? null;
+    const changed = ["series"];
+    if (state.image > images.length - 1) {
+      state.image = images.length - 1;
+      changed.push("image");
+    }
+    buildSeriesPicker();
+    buildPresets();
+    refreshControls();
+    emit(changed);
+    pump();
+  }
+
+  function fail(err) {
+    root.dataset.state = "error";
+    showStatus(err && err.message ? err.message : String(err), true);
+    rejectReady(err);
+  }
+
+  function showStatus(text, isError = false) {
+    status.textContent = text || "";
+    status.hidden = !text;
+    status.classList.toggle("cpv-error", isError);
+  }
+
+  /** The next image to fetch: the one on screen, then its nearest neighbours. */
+  function nextWanted() {
+    const n = images.length;
+    const budgetLeft = cachedBytes < cacheBudget;
+    for (let d = 0; d < n; d++) {
+      for (const i of d ? [state.image + d, state.image - d] : [state.image]) {
+        if (i < 0 || i >= n) continue;
+        if (frames.has(i) || inflight.has(i) || failed.has(i)) continue;
+        // past the memory budget only the neighbourhood is fetched
+        if (!budgetLeft && d > concurrency * 2) return -1;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  function pump() {
+    if (destroyed || !images.length) return;
+    while (inflight.size < concurrency) {
+      const i = nextWanted();
+      if (i < 0) break;
+      fetchFrame(i);
+    }
+    updateProgress();
+  }
+
+  function fetchFrame(i) {
+    const gen = generation;
+    inflight.add(i);
+    Promise.resolve()
+      .then(() => source.frame(i))
+      .then((answer) => {
+        if (gen !== generation || destroyed) return;
+        const info = answer.info || images[i].info;
+        if (!info) throw new Error("the source sent pixels without image information");
+        const need = expectedBytes(info);
+        if (answer.pixels.byteLength !== need) {
+          throw new Error(`image ${i + 1}: ${answer.pixels.byteLength} bytes, expected ${need}`);
+        }
+        const ctor =
+          info.kind === "rgb"
+            ? Uint8Array
+            : (LUT_DTYPES[info.dtype] || {}).array || DIRECT_DTYPES[info.dtype];
+        images[i].info = info;
+        frames.set(i, { info, pixels: typedPixels(answer.pixels, ctor), bytes: need });
+        cachedBytes += need;
+        evict();
+        if (i === state.image) scheduleDraw();
+      })
+      .catch((err) => {
+        if (gen !== generation || destroyed) return;
+        failed.set(i, err);
+        console.error(`claripacs viewer: image ${i + 1} failed`, err);
+        if (i === state.image) scheduleDraw();
+      })
+      .finally(() => {
+        if (gen !== generation) return;
+        inflight.delete(i);
+        pump();
+      });
+  }
+
+  /** Drop the frames farthest from the image on screen while over the budget. */
+  function evict() {
+    if (cachedBytes <= cacheBudget) return;
+    const byDistance = [...frames.keys()].sort(
+      (a, b) => Math.abs(b - state.image) - Math.abs(a - state.image),
+    );
+    for (const i of byDistance) {
+      if (cachedBytes <= cacheBudget || Math.abs(i - state.image) <= concurrency * 2) break;
+      cachedBytes -= frames.get(i).bytes;
+      frames.delete(i);
+    }
+  }
+
+  function updateProgress() {
+    root.dataset.loaded = String(frames.size);
+    root.dataset.total = String(images.length);
+  }
+
+  // ---- controls -------------------------------------------------------------
+  function buildSeriesPicker() {
+    const list = (series && series.series) || [];
+    seriesPicker.replaceChildren(
+      ...list.map((s) => el("option", { value: s.uid, text: s.label || s.uid })),
+    );
+    seriesPicker.hidden = list.length < 2;
+    if (state.series) seriesPicker.value = state.series;
+  }
+
+  function presetButton(p, title) {
+    const b = el("button", { type: "button", class: "cpv-preset", text: p.name, title });
+    b.addEventListener("click", () => setState({ window: p }));
+    return b;
+  }
+
+  function fileWindows() {
+    const img = images.find((x) => x.info) || null;
+    const info = currentInfo() || (img && img.info);
+    return ((info && info.windows) || []).map((w, k) => ({
+      name: w.name || `File ${k + 1}`,
+      center: Number(w.center),
+      width: Number(w.width),
+      key: FILE_WINDOW_KEYS[k],
+    }));
+  }
+
+  function presets() {
+    const ct = series && series.modality === "CT";
+    return [...(ct ? CT_PRESETS : []), ...fileWindows()];
+  }
+
+  let presetSignature = "";
+  function buildPresets() {
+    const list = presets();
+    const signature = JSON.stringify(list);
+    if (signature === presetSignature) return;
+    presetSignature = signature;
+    presetGroup.replaceChildren(
+      ...list.map((p) =>
+        presetButton(
+          p,
+          `Window ${formatNumber(p.width)}, level ${formatNumber(p.center)}` +
+            (p.key ? ` (${p.key})` : ""),
+        ),
+      ),
+    );
+    presetGroup.hidden = !list.length;
+  }
+
+  function refreshControls() {
+    const n = images.length;
+    slider.max = String(Math.max(1, n));
+    slider.value = String(state.image + 1);
+    slider.disabled = n < 2;
+    slider.setAttribute("aria-valuetext", `Image ${state.image + 1} of ${n}`);
+    for (const b of toolButtons) {
+      b.setAttribute("aria-pressed", String(b.dataset.tool === state.tool));
+    }
+    root.dataset.tool = state.tool;
+    root.dataset.image = String(state.image);
+    overlayImage.textContent = n ? `Image ${state.image + 1} / ${n}` : "";
+    const w = state.window;
+    overlayWindow.textContent = w ? `W ${formatNumber(w.width)}  L ${formatNumber(w.center)}` : "";
+    root.dataset.window = w ? `${w.center}/${w.width}` : "";
+  }
+
+  // ---- drawing ---------------------------------------------------------------
+  function scheduleDraw() {
+    if (drawQueued || destroyed) return;
+    drawQueued = true;
+    requestAnimationFrame(() => {
+      drawQueued = false;
+      draw();
+    });
+  }
+
+  function lutFor(info, slope, intercept) {
+    const w = state.window;
+    const key = [info.dtype, slope, intercept, w.center, w.width, !!info.invert, info.padding]
+      .map(String)
+      .join("|");
+    let lut = luts.get(key);
+    if (!lut) {
+      if (luts.size >= LUT_CACHE_SIZE) luts.delete(luts.keys().next().value);
+      lut = buildLut(info.dtype, slope, intercept, w.center, w.width, !!info.invert, paddingOf(info));
+      luts.set(key, lut);
+    }
+    return lut;
+  }
+
+  /** Turn one frame's raw values into RGBA on the offscreen canvas. */
+  function paint(frame, frameIndex) {
+    const { info, pixels } = frame;
+    const { rows, columns } = info;
+    if (!imageData || imageData.width !== columns || imageData.height !== rows) {
+      imageData = new ImageData(columns, rows);
+      offscreen.width = columns;
+      offscreen.height = rows;
+    }
+    const out8 = imageData.data;
+    const out32 = new Uint32Array(out8.buffer);
+    const count = rows * columns;
+    if (info.kind === "rgb") {
+      for (let i = 0, j = 0; i < count; i++, j += 3) {
+        out8[4 * i] = pixels[j];
+        out8[4 * i + 1] = pixels[j + 1];
+        out8[4 * i + 2] = pixels[j + 2];
+        out8[4 * i + 3] = 255;
+      }
+    } else {
+      const { slope, intercept } = rescaleOf(info, frameIndex);
+      if (!state.window) state.window = fileDefaultWindow(info);
+      const spec = LUT_DTYPES[info.dtype];
+      if (spec) {
+        const lut = lutFor(info, slope, intercept);
+        const offset = spec.offset;
+        for (let i = 0; i < count; i++) out32[i] = lut[pixels[i] + offset];
+      } else {
+        const { center, width } = state.window;
+        const padding = paddingOf(info);
+        const invert = !!info.invert;
+        for (let i = 0; i < count; i++) {
+          const stored = pixels[i];
+          if (padding && stored >= padding[0] && stored <= padding[1]) {
+            out32[i] = OPAQUE_BLACK;
+            continue;
+          }
+          let v = Math.round(linearWindow(stored * slope + intercept, center, width));
+          if (invert) v = 255 - v;
+          out32[i] = grey32(v);
+        }
+      }
+    }
+    offctx.putImageData(imageData, 0, 0);
+  }
+
+  /** Size of the canvas in CSS pixels and the device pixel ratio. */
+  function stageSize() {
+    const rect = stage.getBoundingClientRect();
+    return { width: Math.max(1, rect.width), height: Math.max(1, rect.height) };
+  }
+
+  /** Scale (device pixels per image pixel, x and y) that fits the image. */
+  function geometry(info) {
+    const { width, height } = stageSize();
+    const dpr = window.devicePixelRatio || 1;
+    const spacing = info.pixel_spacing && info.pixel_spacing.map(Number);
+    const rowMm = spacing && spacing[0] > 0 && spacing[1] > 0 ? spacing[0] : 1;
+    const colMm = spacing && spacing[0] > 0 && spacing[1] > 0 ? spacing[1] : 1;
+    const physW = info.columns * colMm;
+    const physH = info.rows * rowMm;
+    const fit = Math.min(width / physW, height / physH); // CSS px per mm
+    const scale = fit * state.zoom;
+    return {
+      dpr,
+      width,
+      height,
+      sx: scale * colMm,
+      sy: scale * rowMm,
+      fitCss: fit * Math.min(colMm, rowMm),
+      drawW: physW * scale,
+      drawH: physH * scale,
+    };
+  }
+
+  function draw() {
+    if (destroyed) return;
+    const { width, height } = stageSize();
+    const dpr = window.devicePixelRatio || 1;
+    const cw = Math.round(width * dpr);
+    const ch = Math.round(height * dpr);
+    if (canvas.width !== cw || canvas.height !== ch) {
+      canvas.width = cw;
+      canvas.height = ch;
+    }
+    const frame = frames.get(state.image);
+    if (!frame) {
+      const err = failed.get(state.image);
+      if (err) showStatus(`Image ${state.image + 1} could not be loaded: ${err.message}`, true);
+      else if (images.length) showStatus(`Loading image ${state.image + 1}…`);
+      // the previous picture stays until this one arrives
+      if (drawn) return;
+      ctx.fillStyle = "#000";
+      ctx.fillRect(0, 0, cw, ch);
+      return;
+    }
+    const img = images[state.image];
+    paint(frame, img.frame);
+    const g = geometry(frame.info);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, cw, ch);
+    const x = (width - g.drawW) / 2 + state.pan.x * g.drawW;
+    const y = (height - g.drawH) / 2 + state.pan.y * g.drawH;
+    ctx.imageSmoothingEnabled = state.zoom * g.fitCss < 4; // crisp pixels when magnified
+    ctx.imageSmoothingQuality = "high";
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.drawImage(offscreen, x, y, g.drawW, g.drawH);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    drawn = { index: state.image, gen: generation };
+    showStatus("");
+    buildPresets();
+    refreshControls();
+    const modality = series && series.modality ? `${series.modality} ` : "";
+    canvas.setAttribute(
+      "aria-label",
+      `${modality}image ${state.image + 1} of ${images.length}, ` +
+        `window ${formatNumber(state.window?.width ?? 0)} level ` +
+        `${formatNumber(state.window?.center ?? 0)}`,
+    );
+    root.dataset.drawnImage = String(state.image);
+    root.dataset.draws = String(Number(root.dataset.draws || 0) + 1);
+    if (root.dataset.state !== "ready") {
+      root.dataset.state = "ready";
+      // the window may have been taken from the file just now
+      emit(["window"]);
+      resolveReady(getState());
+    }
+  }
+
+  // ---- interaction -----------------------------------------------------------
+  function step(delta) {
+    if (!images.length) return;
+    setState({ image: state.image + delta });
+  }
+
+  function valueSpan() {
+    const info = currentInfo();
+    if (info && info.value_range) {
+      const [lo, hi] = info.value_range.map(Number);
+      if (hi > lo) return hi - lo;
+    }
+    return state.window ? Math.max(state.window.width, 256) : 256;
+  }
+
+  let wheelAccumulator = 0;
+  function onWheel(event) {
+    if (event.ctrlKey) return; // leave browser zoom alone
+    event.preventDefault();
+    let dy = event.deltaY;
+    if (event.deltaMode === 1) dy *= 33; // lines
+    else if (event.deltaMode === 2) dy *= stageSize().height; // pages
+    if (Math.sign(dy) !== Math.sign(wheelAccumulator)) wheelAccumulator = 0;
+    wheelAccumulator += dy;
+    const steps = Math.trunc(wheelAccumulator / WHEEL_STEP);
+    if (steps) {
+      wheelAccumulator -= steps * WHEEL_STEP;
+      step(steps);
+    }
+  }
+
+  let drag = null;
+  function onPointerDown(event) {
+    if (event.button !== 0 && event.button !== 2) return;
+    root.focus({ preventScroll: true });
+    const tool = event.button === 2 ? "window" : state.tool;
+    drag = {
+      id: event.pointerId,
+      tool,
+      x: event.clientX,
+      y: event.clientY,
+      start: getState(),
+      span: valueSpan(),
+      size: stageSize(),
+    };
+    stage.setPointerCapture(event.pointerId);
+    event.preventDefault();
+  }
+
+  function onPointerMove(event) {
+    if (!drag || event.pointerId !== drag.id) return;
+    const dx = event.clientX - drag.x;
+    const dy = event.clientY - drag.y;
+    const s = drag.start;
+    if (drag.tool === "window" && s.window) {
+      // a drag across the viewer spans the image's whole value range
+      const perPixel = drag.span / Math.max(drag.size.width, drag.size.height);
+      setState({
+        window: {
+          width: Math.max(1, s.window.width + dx * perPixel),
+          center: s.window.center + dy * perPixel,
+        },
+      });
+    } else if (drag.tool === "scroll") {
+      const pixelsPerImage = Math.min(20, Math.max(2, drag.size.height / images.length));
+      setState({ image: s.image + Math.trunc(dy / pixelsPerImage) });
+    } else if (drag.tool === "zoom") {
+      setState({ zoom: s.zoom * Math.exp(-dy / 200) });
+    } else if (drag.tool === "pan") {
+      const info = currentInfo();
+      if (!info) return;
+      const g = geometry(info);
+      setState({ pan: { x: s.pan.x + dx / g.drawW, y: s.pan.y + dy / g.drawH } });
+    }
+  }
+
+  function onPointerUp(event) {
+    if (drag && event.pointerId === drag.id) drag = null;
+  }
+
+  function toggleActualSize() {
+    const info = currentInfo();
+    if (!info) return;
+    const actual = 1 / geometry(info).fitCss; // one image pixel per CSS pixel
+    if (Math.abs(state.zoom - 1) < 1e-6) setState({ zoom: actual, pan: { x: 0, y: 0 } });
+    else setState({ zoom: 1, pan: { x: 0, y: 0 } });
+  }
+
+  function reset() {
+    const info = currentInfo();
+    setState({
+      zoom: 1,
+      pan: { x: 0, y: 0 },
+      window: info ? fileDefaultWindow(info) : state.window,
+    });
+  }
+
+  function onKeyDown(event) {
+    const target = event.target;
+    if (target instanceof HTMLSelectElement || target instanceof HTMLInputElement) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const n = images.length;
+    const page = Math.max(1, Math.round(n / 10));
+    let handled = true;
+    switch (event.key) {
+      case "ArrowUp":
+      case "ArrowLeft":
+        step(-1);
+        break;
+      case "ArrowDown":
+      case "ArrowRight":
+        step(1);
+        break;
+      case "PageUp":
+        step(-page);
+        break;
+      case "PageDown":
+        step(page);
+        break;
+      case "Home":
+        setState({ image: 0 });
+        break;
+      case "End":
+        setState({ image: n - 1 });
+        break;
+      case "r":
+      case "R":
+        reset();
+        break;
+      default: {
+        const key = event.key.toLowerCase();
+        const preset = presets().find((p) => p.key === key);
+        const tool = TOOLS.find((t) => t.key === key);
+        if (key === "0") setState({ window: null });
+        else if (preset) setState({ window: preset });
+        else if (tool) setState({ tool: tool.id });
+        else handled = false;
+      }
+    }
+    if (handled) {
+      event.preventDefault();
+      event.stopPropagation(); // keep JupyterLab's own shortcuts out of the viewer
+    }
+  }
+
+  stage.addEventListener("wheel", onWheel, { passive: false });
+  stage.addEventListener("pointerdown", onPointerDown);
+  stage.addEventListener("pointermove", onPointerMove);
+  stage.addEventListener("pointerup", onPointerUp);
+  stage.addEventListener("pointercancel", onPointerUp);
+  stage.addEventListener("contextmenu", (event) => event.preventDefault());
+  stage.addEventListener("dblclick", toggleActualSize);
+  root.addEventListener("keydown", onKeyDown);
+  slider.addEventListener("input", () => setState({ image: Number(slider.value) - 1 }));
+  resetButton.addEventListener("click", reset);
+  for (const b of toolButtons) {
+    b.addEventListener("click", () => setState({ tool: b.dataset.tool }));
+  }
+  seriesPicker.addEventListener("change", () => selectSeries(seriesPicker.value));
+  const resizeObserver = new ResizeObserver(() => scheduleDraw());
+  resizeObserver.observe(stage);
+
+  async function selectSeries(uid) {
+    if (!uid || uid === state.series) return;
+    if (typeof source.select !== "function") {
+      throw new Error("this source shows one series only");
+    }
+    generation++; // answers still on their way belong to the old series
+    await source.select(uid);
+    state.image = 0;
+    state.window = null;
+    state.zoom = 1;
+    state.pan = { x: 0, y: 0 };
+    presetSignature = "";
+    await loadSeries();
+    emit(["image", "window", "zoom", "pan"]);
+  }
+
+  function destroy() {
+    destroyed = true;
+    generation++;
+    resizeObserver.disconnect();
+    listeners.clear();
+    frames = new Map();
+    root.remove();
+  }
+
+  refreshControls();
+  loadSeries();
+
+  return {
+    element: root,
+    ready,
+    getState,
+    setState,
+    selectSeries,
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    /**
+     * Where the centre of image pixel (row, column) is on the canvas, in CSS
+     * pixels from the canvas's top left corner; null before an image is shown.
+     */
+    toCanvas(row, column) {
+      const info = currentInfo();
+      if (!info) return null;
+      const g = geometry(info);
+      const x0 = (g.width - g.drawW) / 2 + state.pan.x * g.drawW;
+      const y0 = (g.height - g.drawH) / 2 + state.pan.y * g.drawH;
+      return { x: x0 + (column + 0.5) * g.sx, y: y0 + (row + 0.5) * g.sy };
+    },
+    /** Number of images in the series (0 until the series is loaded). */
+    get count() {
+      return images.length;
+    },
+    destroy,
+  };
+}

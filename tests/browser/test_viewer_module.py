@@ -1,0 +1,322 @@
+"""The JS viewer (viewer.js) in real Chromium, fed synthetic frames by a harness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+# Stored int16 values with the usual CT rescale (slope 1, intercept -1024).
+AIR, WATER, BONE, PADDING = 0, 1024, 2024, -2000
+CT = {"rescale": [1, -1024], "modality": "CT"}
+
+
+def _window(value: float, center: float, width: float) -> int:
+    """The DICOM linear window (PS3.3 C.11.2.1.2.1) onto 0..255, rounded."""
+    if value <= center - 0.5 - (width - 1) / 2:
+        return 0
+    if value > center - 0.5 + (width - 1) / 2:
+        return 255
+    return round(((value - (center - 0.5)) / (width - 1) + 0.5) * 255)
+
+
+def _mount(page: Page, url: str, spec: dict, options: dict | None = None) -> dict:
+    page.goto(url)
+    page.wait_for_function("window.harnessReady === true")
+    return page.evaluate(
+        "([spec, options]) => window.harness.mount(spec, options)",
+        [spec, options or {}],
+    )
+
+
+def _grey(page: Page, row: int, column: int) -> int:
+    rgba = page.evaluate("([r, c]) => window.harness.pixelAt(r, c)", [row, column])
+    assert rgba[0] == rgba[1] == rgba[2], f"not grey: {rgba}"
+    assert rgba[3] == 255
+    return int(rgba[0])
+
+
+def _redraw(page: Page, action: str, arg: Any = None) -> None:
+    """Run `action` in the page and wait until the viewer has drawn again."""
+    draws = page.evaluate("window.harness.draws()")
+    page.evaluate(action, arg)
+    image = page.evaluate("window.viewer.getState().image")
+    page.evaluate("([i, d]) => window.harness.waitDrawn(i, d)", [image, draws])
+
+
+def test_gray_frame_displays_modality_values_through_the_window(
+    page: Page, harness_url: str
+) -> None:
+    spec = {**CT, "frames": [[AIR, WATER, BONE, WATER + 40]]}
+
+    state = _mount(page, harness_url, spec)
+
+    assert state["window"] == {"center": 40, "width": 400}
+    assert _grey(page, 10, 10) == _window(-1024, 40, 400) == 0
+    assert _grey(page, 10, 50) == _window(0, 40, 400)
+    assert _grey(page, 50, 10) == _window(1000, 40, 400) == 255
+    assert _grey(page, 50, 50) == _window(40, 40, 400)
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values", "rescale"),
+    [
+        ("uint8", [0, 100, 200, 255], [1, 0]),
+        ("int8", [-128, -10, 10, 127], [2, 0]),
+        ("uint16", [0, 1000, 40000, 65535], [0.05, -100]),
+        ("uint32", [0, 70000, 140000, 4000000], [0.01, 0]),
+        ("int32", [-100000, 0, 50000, 100000], [0.01, 0]),
+        ("float32", [-1.5, 0, 0.25, 1000], [1, 0]),
+    ],
+)
+def test_every_dtype_uses_its_rescale_and_the_window(
+    page: Page, harness_url: str, dtype: str, values: list[float], rescale: list
+) -> None:
+    window = {"center": 300, "width": 700}
+    spec = {"dtype": dtype, "rescale": rescale, "frames": [values]}
+
+    _mount(page, harness_url, spec, {"window": window})
+
+    shown = [_grey(page, r, c) for r, c in [(10, 10), (10, 50), (50, 10), (50, 50)]]
+    expected = [_window(v * rescale[0] + rescale[1], 300, 700) for v in values]
+    assert shown == expected
+
+
+def test_monochrome1_inverts_but_padding_stays_black(
+    page: Page, harness_url: str
+) -> None:
+    spec = {
+        **CT,
+        "invert": True,
+        "padding": [PADDING, PADDING],
+        "frames": [[PADDING, AIR, WATER, BONE]],
+    }
+
+    _mount(page, harness_url, spec)
+
+    assert _grey(page, 10, 10) == 0  # padding: black, not inverted to white
+    assert _grey(page, 10, 50) == 255  # air: below the window, inverted to white
+    assert _grey(page, 50, 10) == 255 - _window(0, 40, 400)
+    assert _grey(page, 50, 50) == 0
+
+
+def test_rgb_frames_are_drawn_as_they_are(page: Page, harness_url: str) -> None:
+    colours = [[166, 141, 52], [63, 87, 176], [158, 158, 158], [255, 0, 0]]
+    spec = {"kind": "rgb", "dtype": "uint8", "frames": [colours]}
+
+    _mount(page, harness_url, spec)
+
+    for (row, column), rgb in zip(
+        [(10, 10), (10, 50), (50, 10), (50, 50)], colours, strict=True
+    ):
+        assert (
+            page.evaluate("([r, c]) => window.harness.pixelAt(r, c)", [row, column])[:3]
+            == rgb
+        )
+
+
+def test_non_square_pixels_keep_the_physical_aspect(
+    page: Page, harness_url: str
+) -> None:
+    # 64 rows of 1 mm and 64 columns of 0.5 mm: half as wide as high
+    spec = {**CT, "pixel_spacing": [1.0, 0.5], "frames": [[AIR, AIR, AIR, AIR]]}
+    _mount(page, harness_url, spec)
+
+    top_left = page.evaluate("window.harness.point(0, 0)")
+    bottom_right = page.evaluate("window.harness.point(63, 63)")
+
+    width = bottom_right["x"] - top_left["x"]
+    height = bottom_right["y"] - top_left["y"]
+    assert height == pytest.approx(2 * width, rel=0.01)
+
+
+def test_first_image_is_fetched_first_then_its_neighbours(
+    page: Page, harness_url: str
+) -> None:
+    frames = [[k, k, k, k] for k in range(20)]
+
+    _mount(page, harness_url, {**CT, "frames": frames}, {"image": 10})
+    page.wait_for_function("window.viewer.element.dataset.loaded === '20'")
+
+    order = page.evaluate("window.source.requests")
+    assert order[0] == 10
+    assert set(order[1:5]) == {9, 11, 8, 12}
+    assert sorted(order) == list(range(20))
+
+
+def test_wheel_keys_and_slider_scroll_the_series(page: Page, harness_url: str) -> None:
+    frames = [[WATER + 10 * k] * 4 for k in range(12)]
+    _mount(page, harness_url, {**CT, "frames": frames})
+    page.wait_for_function("window.viewer.element.dataset.loaded === '12'")
+    first = _grey(page, 10, 10)
+    stage = page.locator(".cpv-stage")
+    box = stage.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    page.mouse.wheel(0, 100)
+    page.wait_for_function("window.viewer.element.dataset.drawnImage === '1'")
+    after_wheel = _grey(page, 10, 10)
+    page.locator(".claripacs-viewer").focus()
+    positions = []
+    for key in ["ArrowDown", "ArrowRight", "ArrowUp", "End", "Home", "PageDown"]:
+        page.keyboard.press(key)
+        positions.append(page.evaluate("window.viewer.getState().image"))
+    page.locator(".cpv-slider").fill("7")
+
+    assert after_wheel == _window(10, 40, 400) != first
+    assert positions == [2, 3, 2, 11, 0, 1]
+    page.wait_for_function("window.viewer.element.dataset.drawnImage === '6'")
+    assert page.locator(".cpv-overlay-image").inner_text() == "Image 7 / 12"
+    assert _grey(page, 10, 10) == _window(60, 40, 400)
+
+
+def test_right_drag_changes_the_window_and_the_picture(
+    page: Page, harness_url: str
+) -> None:
+    _mount(page, harness_url, {**CT, "frames": [[WATER] * 4]})
+    before = _grey(page, 10, 10)
+    box = page.locator(".cpv-stage").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    page.mouse.move(x, y)
+    page.mouse.down(button="right")
+    page.mouse.move(x + 40, y + 60, steps=4)
+    page.mouse.up(button="right")
+    page.wait_for_function("window.viewer.element.dataset.window !== '40/400'")
+    state = page.evaluate("window.viewer.getState()")
+    page.wait_for_function(
+        "window.viewer.element.dataset.window === "
+        f"'{state['window']['center']}/{state['window']['width']}'"
+    )
+    page.evaluate("window.harness.waitDrawn(0, 0)")
+
+    assert state["window"]["width"] > 400
+    assert state["window"]["center"] > 40
+    expected = _window(0, state["window"]["center"], state["window"]["width"])
+    assert expected != before
+    page.wait_for_function(
+        f"window.harness.pixelAt(10, 10)[0] === {expected}", timeout=10_000
+    )
+    assert "W " in page.locator(".cpv-overlay-window").inner_text()
+
+
+def test_left_drag_windows_when_the_wl_tool_is_chosen(
+    page: Page, harness_url: str
+) -> None:
+    _mount(page, harness_url, {**CT, "frames": [[WATER] * 4, [AIR] * 4]})
+    page.get_by_role("button", name="W/L").click()
+    box = page.locator(".cpv-stage").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 30, y, steps=3)
+    page.mouse.up()
+
+    state = page.evaluate("window.viewer.getState()")
+    assert state["tool"] == "window"
+    assert state["image"] == 0
+    assert state["window"]["width"] < 400
+    pressed = page.get_by_role("button", name="W/L").get_attribute("aria-pressed")
+    assert pressed == "true"
+
+
+def test_presets_are_buttons_and_keys_with_the_files_own_windows(
+    page: Page, harness_url: str
+) -> None:
+    windows = [{"center": 450, "width": 790, "name": ""}, {"center": 200, "width": 443}]
+    _mount(page, harness_url, {**CT, "windows": windows, "frames": [[WATER] * 4]})
+
+    page.get_by_role("button", name="Lung").click()
+    lung = page.evaluate("window.viewer.getState().window")
+    page.locator(".claripacs-viewer").focus()
+    page.keyboard.press("3")
+    bone = page.evaluate("window.viewer.getState().window")
+    page.keyboard.press("7")
+    second_file_window = page.evaluate("window.viewer.getState().window")
+    labels = page.locator(".cpv-preset").all_inner_texts()
+
+    assert lung == {"center": -600, "width": 1500}
+    assert bone == {"center": 300, "width": 2000}
+    assert second_file_window == {"center": 200, "width": 443}
+    assert labels == ["Soft tissue", "Lung", "Bone", "Brain", "CTA", "File 1", "File 2"]
+
+
+def test_ct_presets_are_not_offered_for_other_modalities(
+    page: Page, harness_url: str
+) -> None:
+    spec = {"modality": "MR", "dtype": "uint16", "frames": [[0, 100, 200, 300]]}
+
+    _mount(page, harness_url, spec)
+
+    assert page.locator(".cpv-preset").count() == 0
+
+
+def test_state_changes_are_reported_and_set_state_moves_the_viewer(
+    page: Page, harness_url: str
+) -> None:
+    frames = [[WATER + k] * 4 for k in range(5)]
+    _mount(page, harness_url, {**CT, "frames": frames})
+
+    page.evaluate("window.viewer.setState({image: 3, window: {center: 0, width: 100}})")
+    page.wait_for_function("window.viewer.element.dataset.drawnImage === '3'")
+    page.evaluate("window.viewer.setState({image: 3})")  # no change, no report
+
+    changes = page.evaluate("window.changes")
+    assert changes[-1]["changed"] == ["image", "window"]
+    assert changes[-1]["state"]["image"] == 3
+    assert changes[-1]["state"]["window"] == {"center": 0, "width": 100}
+    assert _grey(page, 10, 10) == _window(3, 0, 100)
+
+
+def test_a_failed_frame_is_reported_in_the_viewer(page: Page, harness_url: str) -> None:
+    frames = [[WATER] * 4, [AIR] * 4]
+    _mount(page, harness_url, {**CT, "frames": frames, "failAt": 1})
+
+    page.keyboard.press("Tab")  # focus the viewer
+    page.locator(".claripacs-viewer").focus()
+    page.keyboard.press("ArrowDown")
+
+    status = page.get_by_role("status")
+    status.wait_for()
+    assert "synthetic failure" in status.inner_text()
+
+
+def test_series_picker_switches_series(page: Page, harness_url: str) -> None:
+    first = {**CT, "frames": [[WATER] * 4] * 3}
+    second = {**CT, "frames": [[AIR] * 4] * 5}
+    page.goto(harness_url)
+    page.wait_for_function("window.harnessReady === true")
+    page.evaluate(
+        "([a, b]) => window.harness.mount(a, {}, [{uid: 'A', spec: a},"
+        " {uid: 'B', spec: b}])",
+        [first, second],
+    )
+
+    page.get_by_label("Series").select_option("B")
+    page.wait_for_function("window.viewer.getState().series === 'B'")
+    page.wait_for_function("window.viewer.element.dataset.total === '5'")
+    page.evaluate("window.harness.waitDrawn(0, 0)")
+
+    assert page.locator(".cpv-overlay-image").inner_text() == "Image 1 / 5"
+    assert _grey(page, 10, 10) == 0
+
+
+def test_controls_are_labelled_for_assistive_technology(
+    page: Page, harness_url: str
+) -> None:
+    _mount(page, harness_url, {**CT, "frames": [[WATER] * 4] * 3})
+
+    label = page.locator("canvas").get_attribute("aria-label")
+
+    assert label == "CT image 1 of 3, window 400 level 40"
+    assert page.get_by_role("slider", name="Image number").count() == 1
+    for name in ["Scroll", "W/L", "Zoom", "Pan", "Reset"]:
+        assert page.get_by_role("button", name=name, exact=True).count() == 1
