@@ -1,0 +1,215 @@
+"""What the browser viewer receives: image facts as JSON and frames as raw values.
+
+The viewer windows in the browser, so it gets stored values, not pictures:
+:func:`raw_frame` sends one frame's values and :func:`image_info` tells it how
+to turn them into display values (rescale per frame, windows, padding,
+inversion), with the same formula as :func:`~claripacs_jupyter.dicom.render`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from . import pixels
+from .display import inverts
+from .voi import default_window, value_range, windows
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["image_info", "orientation", "pixel_spacing", "position", "raw_frame"]
+
+
+def image_info(ds: Dataset) -> dict[str, Any]:
+    """Facts about the image of `ds` that a viewer needs, JSON-safe.
+
+    Decodes the pixel data once (for ``value_range`` and, when the file has no
+    window, ``default_window``); callers that show the same instance often
+    should keep the result.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        A dataset with pixel data.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``columns``, ``frames``, ``kind`` ("gray" or "rgb"),
+        ``dtype`` (the dtype of :func:`raw_frame`), ``photometric`` (as the
+        file declares it), ``invert`` (MONOCHROME1), ``rescale`` ([slope,
+        intercept] per frame), ``windows`` and ``default_window`` (dicts with
+        center, width, name), ``padding`` ([low, high] stored values or None),
+        ``pixel_spacing`` ([row, column] mm or None), ``position``,
+        ``orientation``, ``instance_number`` and ``value_range`` ([min, max]
+        modality values without padding, None for rgb).
+    """
+    count = pixels.frame_count(ds)
+    color = pixels.is_color(ds)
+    if color or ds.get("ModalityLUTSequence"):
+        # RGB needs no rescale; a modality LUT is applied before sending.
+        rescales = [[1.0, 0.0]] * count
+    else:
+        rescales = [list(pixels.rescale(ds, index)) for index in range(count)]
+    padding = pixels.padding_range(ds)
+    found = value_range(ds)
+    instance_number = ds.get("InstanceNumber")
+
+    return {
+        "rows": int(ds.Rows),
+        "columns": int(ds.Columns),
+        "frames": count,
+        "kind": "rgb" if color else "gray",
+        "dtype": _wire_dtype(ds).name,
+        "photometric": str(ds.get("PhotometricInterpretation", "")).strip(),
+        "invert": inverts(ds) and not color,
+        "rescale": rescales,
+        "windows": [window.to_dict() for window in windows(ds)],
+        "default_window": default_window(ds).to_dict(),
+        "padding": list(padding) if padding is not None else None,
+        "pixel_spacing": _list(pixel_spacing(ds)),
+        "position": _list(position(ds)),
+        "orientation": _list(orientation(ds)),
+        "instance_number": _int(instance_number),
+        "value_range": list(found) if found is not None else None,
+    }
+
+
+def raw_frame(ds: Dataset, frame: int) -> bytes:
+    """One frame's values as little-endian bytes, for the browser viewer.
+
+    Only that frame is decoded.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        A dataset with pixel data.
+    frame : int
+        The frame, counting from 0.
+
+    Returns
+    -------
+    bytes
+        Rows x columns values in ``image_info(ds)["dtype"]``, C order; for
+        kind "rgb", rows x columns x 3 uint8, RGB interleaved. When the file
+        has a (0028,3000) *Modality LUT Sequence* the values are its output
+        (and the rescale in :func:`image_info` is [1, 0]).
+
+    Raises
+    ------
+    NotFoundError
+        The image has no such frame.
+    """
+    values = pixels.frame(ds, frame)
+    if not pixels.is_color(ds) and ds.get("ModalityLUTSequence"):
+        values = pixels._modality(ds, values, frame)
+    dtype = _wire_dtype(ds)
+    return np.ascontiguousarray(values, dtype=dtype.newbyteorder("<")).tobytes()
+
+
+def pixel_spacing(ds: Dataset, frame: int = 0) -> tuple[float, float] | None:
+    """The (row, column) spacing of pixels in mm, or None when unknown.
+
+    From (0028,0030) *Pixel Spacing*, else the frame's (0028,9110) *Pixel
+    Measures Sequence*, else (0018,1164) *Imager Pixel Spacing* (projection
+    radiographs, measured at the detector: right for the aspect ratio).
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        A dataset with pixel data.
+    frame : int, optional
+        The frame, counting from 0.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(row spacing, column spacing)``, both positive.
+    """
+    measures = pixels.functional_group(ds, frame, "PixelMeasuresSequence")
+    for source, keyword in (
+        (ds, "PixelSpacing"),
+        (measures, "PixelSpacing"),
+        (ds, "ImagerPixelSpacing"),
+    ):
+        values = _floats(source.get(keyword) if source is not None else None, 2)
+        if values is not None and values[0] > 0 and values[1] > 0:
+            return values[0], values[1]
+    return None
+
+
+def position(ds: Dataset, frame: int = 0) -> tuple[float, float, float] | None:
+    """(0020,0032) *Image Position (Patient)* of a frame in mm, or None.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        A dataset.
+    frame : int, optional
+        The frame, counting from 0 (enhanced files keep it per frame).
+
+    Returns
+    -------
+    tuple of float or None
+        x, y, z of the centre of the first transmitted pixel.
+    """
+    item = pixels.functional_group(ds, frame, "PlanePositionSequence")
+    values = _floats((item or ds).get("ImagePositionPatient"), 3)
+    return None if values is None else (values[0], values[1], values[2])
+
+
+def orientation(ds: Dataset, frame: int = 0) -> tuple[float, ...] | None:
+    """(0020,0037) *Image Orientation (Patient)*: row then column cosines.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        A dataset.
+    frame : int, optional
+        The frame, counting from 0.
+
+    Returns
+    -------
+    tuple of float or None
+        Six direction cosines.
+    """
+    item = pixels.functional_group(ds, frame, "PlaneOrientationSequence")
+    values = _floats((item or ds).get("ImageOrientationPatient"), 6)
+    return None if values is None else tuple(values)
+
+
+def _wire_dtype(ds: Dataset) -> np.dtype[Any]:
+    """The dtype :func:`raw_frame` sends for `ds`."""
+    if not pixels.is_color(ds) and ds.get("ModalityLUTSequence"):
+        descriptor = ds.ModalityLUTSequence[0].LUTDescriptor
+        return np.dtype(np.uint8 if int(descriptor[2]) <= 8 else np.uint16)
+    return pixels.stored_dtype(ds)
+
+
+def _floats(value: Any, count: int) -> list[float] | None:
+    """`count` finite floats from a multi-valued element, or None."""
+    if value is None or isinstance(value, str | bytes):
+        return None
+    try:
+        numbers = [float(item) for item in value]
+    except (TypeError, ValueError):
+        return None
+    if len(numbers) != count or not all(np.isfinite(numbers)):
+        return None
+    return numbers
+
+
+def _list(value: tuple[float, ...] | None) -> list[float] | None:
+    """A tuple as a JSON list, None unchanged."""
+    return None if value is None else list(value)
+
+
+def _int(value: Any) -> int | None:
+    """An IS value as int, or None when missing or malformed."""
+    try:
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        return None
