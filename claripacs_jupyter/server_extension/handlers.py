@@ -1,0 +1,550 @@
+"""The REST API over the case store and the standalone case page.
+
+Every handler requires a logged-in user (``@web.authenticated``) and asks the
+server's authorizer about the resource ``"claripacs"``. Writes from a browser
+need the XSRF token (jupyter_server checks it for cookie-authenticated callers;
+token-authenticated callers pass). Reading DICOM, encoding frames, ingesting and
+zipping run in the executor, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.extension.handler import (
+    ExtensionHandlerJinjaMixin,
+    ExtensionHandlerMixin,
+)
+from jupyter_server.utils import url_path_join
+from tornado import httputil, iostream, web
+from tornado.escape import json_encode
+from tornado.ioloop import IOLoop
+
+from ..dicom import Window, default_window, raw_frame, to_png
+from ..errors import ClaripacsError, InvalidInputError, NotFoundError
+from .caching import IMMUTABLE, ImageInfoCache, frame_etag
+
+if TYPE_CHECKING:
+    from ..store import Case, Instance, Store
+
+T = TypeVar("T")
+
+#: The resource name handed to the server's authorizer.
+AUTH_RESOURCE = "claripacs"
+
+#: Web app settings the ExtensionApp fills in.
+STORE_SETTING = "claripacs_store"
+MAX_UPLOAD_SETTING = "claripacs_max_upload_bytes"
+MAX_UPLOAD_FILES_SETTING = "claripacs_max_upload_files"
+INFO_CACHE_SETTING = "claripacs_image_info_cache"
+
+#: Files are sent in pieces of this size, so that a large one never sits in memory.
+CHUNK_BYTES = 1024 * 1024
+#: A case ZIP is built in memory up to this size, then in a temporary file.
+ZIP_SPOOL_BYTES = 32 * 1024 * 1024
+
+
+def error_status(exc: BaseException | None) -> int | None:
+    """Return the HTTP status of a :class:`ClaripacsError`, else None.
+
+    This is the one place where library errors become HTTP statuses: each
+    subclass carries its own ``http_status`` (400, 404, 409, 413).
+    """
+    if isinstance(exc, ClaripacsError):
+        return int(exc.http_status)
+    return None
+
+
+class _StoreHandlerMixin(ExtensionHandlerMixin):
+    """What every claripacs handler shares: the store and the executor."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def store(self) -> Store:
+        """The store the ExtensionApp opened."""
+        return self.settings[STORE_SETTING]  # type: ignore[no-any-return]
+
+    async def blocking(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``func(*args, **kwargs)`` in the executor and return its result."""
+        call = functools.partial(func, *args, **kwargs)
+        return await IOLoop.current().run_in_executor(None, call)
+
+
+class ClaripacsAPIHandler(_StoreHandlerMixin, APIHandler):
+    """Base of the JSON API: errors are ``{"message", "reason"}`` with a 4xx status."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Write the error as JSON; a ClaripacsError brings its own status."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        status = error_status(exc)
+        if status is not None:
+            self.set_status(status)
+            reply: dict[str, Any] = {"message": str(exc), "reason": type(exc).__name__}
+        elif isinstance(exc, web.HTTPError):
+            reply = {
+                "message": exc.log_message or httputil.responses.get(status_code, ""),
+                "reason": exc.reason or httputil.responses.get(status_code),
+            }
+        else:
+            # Unexpected: say nothing about the internals.
+            reply = {"message": "Unhandled error", "reason": None}
+        self.finish(json_encode(reply))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Log a ClaripacsError as one line (it is the caller's mistake, not ours)."""
+        if error_status(value) is not None:
+            # The class name only: messages may quote folder names or notes.
+            self.log.info(
+                "claripacs: %s %s refused: %s",
+                self.request.method,
+                self.request.path,
+                type(value).__name__,
+            )
+            return
+        super().log_exception(typ, value, tb)
+
+    async def send_file(self, fileobj: IO[bytes], size: int, content_type: str) -> None:
+        """Send an open binary file in chunks, reading it in the executor."""
+        # Headers go out with the first chunk, so the type is set before it.
+        self.set_header("Content-Type", content_type)
+        self.set_header("Content-Length", str(size))
+        try:
+            while True:
+                chunk = await self.blocking(fileobj.read, CHUNK_BYTES)
+                if not chunk:
+                    break
+                self.write(chunk)
+                await self.flush()
+        except iostream.StreamClosedError:
+            self.log.debug("claripacs: client left during a download")
+            return
+        self.finish(set_content_type=content_type)
+
+    async def find_instance(self, accession: str, sop_uid: str) -> Instance:
+        """Return the instance from the index; NotFoundError when it is not there."""
+        case = await self.blocking(self.store.case, accession)
+        for series in case.series:
+            for instance in series.instances:
+                if instance.uid == sop_uid:
+                    return instance
+        raise NotFoundError(f"Case {accession} has no instance {sop_uid}.")
+
+    async def find_frame(self, accession: str, sop_uid: str, frame: str) -> int:
+        """Check that the frame exists and return its index (from 0)."""
+        index = parse_frame(frame)
+        instance = await self.find_instance(accession, sop_uid)
+        if index >= instance.frames:
+            raise NotFoundError(
+                f"Instance {sop_uid} has {instance.frames} frame(s); "
+                f"frame {index} does not exist (frames count from 0)."
+            )
+        return index
+
+
+def parse_frame(text: str) -> int:
+    """Read a frame number from the URL; InvalidInputError unless it is an integer."""
+    if not text.isascii() or not text.isdigit():
+        raise InvalidInputError(
+            f"Frame number {text!r} is not a whole number of 0 or more "
+            "(frames count from 0)."
+        )
+    return int(text)
+
+
+def _query_float(handler: web.RequestHandler, name: str) -> float | None:
+    """Read an optional finite number from the query string."""
+    text = handler.get_query_argument(name, None)
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a number, not {text!r}.") from None
+    if not math.isfinite(value):
+        raise InvalidInputError(f"{name} must be a finite number, not {text!r}.")
+    return value
+
+
+def _case_summary(case: Case) -> dict[str, Any]:
+    """The case as a dict without its series (for lists)."""
+    data = case.to_dict()
+    data.pop("series", None)
+    return data
+
+
+def _case_detail(store: Store, cache: ImageInfoCache, accession: str) -> dict[str, Any]:
+    """The case with series and instances, each instance with its image info."""
+    case = store.case(accession)
+    data = case.to_dict()
+    for series_data, series in zip(data["series"], case.series, strict=True):
+        pairs = zip(series_data["instances"], series.instances, strict=True)
+        for instance_data, instance in pairs:
+            instance_data["image"] = cache.get(store, accession, instance.uid)
+    return data
+
+
+def _render_png(
+    store: Store,
+    accession: str,
+    sop_uid: str,
+    frame: int,
+    center: float | None,
+    width: float | None,
+) -> bytes:
+    """Encode one frame as PNG at the window asked for, else the default one."""
+    ds = store.dataset(accession, sop_uid)
+    window = None
+    if center is not None or width is not None:
+        fallback = default_window(ds, frame)
+        window = Window(
+            center=fallback.center if center is None else center,
+            width=fallback.width if width is None else width,
+            name="request",
+        )
+    return to_png(ds, frame, window)
+
+
+def _raw_frame(store: Store, accession: str, sop_uid: str, frame: int) -> bytes:
+    """The viewer's pixel payload of one frame."""
+    return raw_frame(store.dataset(accession, sop_uid), frame)
+
+
+# --------------------------------------------------------------------------------------
+# JSON endpoints
+# --------------------------------------------------------------------------------------
+
+
+class CasesHandler(ClaripacsAPIHandler):
+    """``GET cases?q=TEXT&folder=F``: list or search the cases."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """List the cases of a folder (or all), or those matching ``q``."""
+        text = self.get_query_argument("q", "").strip()
+        folder = self.get_query_argument("folder", None)
+
+        def work() -> list[dict[str, Any]]:
+            if text:
+                found = self.store.search(text)
+                if folder is not None:
+                    found = [case for case in found if case.folder == folder]
+            else:
+                found = self.store.cases(folder)
+            return [_case_summary(case) for case in found]
+
+        cases = await self.blocking(work)
+        self.finish(json_encode({"cases": cases}))
+
+
+class FoldersHandler(ClaripacsAPIHandler):
+    """``GET folders``: the folders and how many cases each holds."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """List the folders."""
+        folders = await self.blocking(self.store.folders)
+        body = {"folders": [{"name": name, "count": count} for name, count in folders]}
+        self.finish(json_encode(body))
+
+
+class CaseHandler(ClaripacsAPIHandler):
+    """``GET cases/<acc>`` (detail with image info) and ``DELETE cases/<acc>``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, accession: str) -> None:
+        """Return the case with its series, instances and image info."""
+        cache = self.settings[INFO_CACHE_SETTING]
+        detail = await self.blocking(_case_detail, self.store, cache, accession)
+        self.finish(json_encode(detail))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, accession: str) -> None:
+        """Delete the case, its files and its index rows."""
+        await self.blocking(self.store.delete, accession)
+        self.log.info("claripacs: case %s deleted", accession)
+        self.set_status(204)
+        self.finish()
+
+
+@web.stream_request_body
+class UploadHandler(ClaripacsAPIHandler):
+    """``POST upload``: multipart ``files`` (DICOM or ZIP) and an optional ``folder``.
+
+    The body is received in pieces and refused with 413 as soon as it is known
+    to be larger than ``ClaripacsApp.max_upload_bytes`` (from Content-Length,
+    before any of it is read).
+    """
+
+    _chunks: list[bytes]
+    _received: int
+    _too_large: bool
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Authenticate (and check XSRF), then check the declared size and type."""
+        await super().prepare()
+        self._chunks = []
+        self._received = 0
+        self._too_large = False
+        if self.request.method != "POST":
+            return
+
+        limit = self.max_upload_bytes
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                raise web.HTTPError(400, "Content-Length is not a number.") from None
+            if size > limit:
+                raise web.HTTPError(
+                    413,
+                    f"The upload is {size} bytes; this server takes at most {limit} "
+                    "(ClaripacsApp.max_upload_bytes). Send fewer files at a time.",
+                )
+        content_type = self.request.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/form-data"):
+            raise web.HTTPError(
+                415, "Send the upload as multipart/form-data with fields named files."
+            )
+        # Our own limit replaces the server's general one for this request.
+        self.request.connection.set_max_body_size(limit)  # type: ignore[union-attr]
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest body accepted."""
+        return int(self.settings[MAX_UPLOAD_SETTING])
+
+    def data_received(self, chunk: bytes) -> None:
+        """Keep the body's pieces until it is complete."""
+        self._received += len(chunk)
+        if self._received > self.max_upload_bytes:
+            # Without a Content-Length the size shows only now; keep nothing more.
+            self._too_large = True
+            self._chunks = []
+        if not self._too_large:
+            self._chunks.append(chunk)
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        """Ingest the files and answer with one outcome per file."""
+        if self._too_large:
+            raise web.HTTPError(
+                413, f"The upload is larger than {self.max_upload_bytes} bytes."
+            )
+        body = b"".join(self._chunks)
+        self._chunks = []
+        max_files = int(self.settings[MAX_UPLOAD_FILES_SETTING])
+        content_type = self.request.headers.get("Content-Type", "")
+        sources, folder = await self.blocking(
+            _parse_upload, content_type, body, max_files
+        )
+        del body
+
+        owner = getattr(self.current_user, "username", None)
+        report = await self.blocking(
+            self.store.ingest, sources, folder=folder, owner=owner
+        )
+        self.log.info(
+            "claripacs: upload of %d file(s): %d stored, %d duplicate, %d skipped",
+            len(sources),
+            report.stored,
+            report.duplicates,
+            report.skipped,
+        )
+
+        answer = report.to_dict()
+        if report.stored + report.duplicates == 0:
+            self.set_status(400)
+            answer["message"] = (
+                "Nothing in the upload could be stored; each file's outcome says why."
+            )
+            answer["reason"] = "NothingStored"
+        self.finish(json_encode(answer))
+
+
+def _parse_upload(
+    content_type: str, body: bytes, max_files: int
+) -> tuple[list[tuple[str, bytes]], str | None]:
+    """Split a multipart body into ``(name, bytes)`` sources and the folder."""
+    arguments: dict[str, list[bytes]] = {}
+    files: dict[str, list[httputil.HTTPFile]] = {}
+    # One part per file, plus the folder field and some slack for other fields.
+    config = httputil.ParseBodyConfig(
+        multipart=httputil.ParseMultipartConfig(max_parts=max_files + 16)
+    )
+    try:
+        httputil.parse_body_arguments(
+            content_type, body, arguments, files, config=config
+        )
+    except httputil.HTTPInputError as exc:
+        raise InvalidInputError(
+            f"The upload is not valid multipart data: {exc}"
+        ) from None
+
+    uploads = files.get("files", [])
+    if not uploads:
+        raise InvalidInputError(
+            "The upload has no files: send DICOM files or ZIP archives as "
+            "multipart fields named 'files'."
+        )
+    if len(uploads) > max_files:
+        raise InvalidInputError(
+            f"The upload has {len(uploads)} files; at most {max_files} are taken "
+            "at a time (ClaripacsApp.max_upload_files). Put them in a ZIP."
+        )
+    sources = [(upload.filename or "upload", upload.body) for upload in uploads]
+
+    folder = None
+    values = arguments.get("folder", [])
+    if values:
+        try:
+            folder = values[-1].decode("utf-8").strip() or None
+        except UnicodeDecodeError:
+            raise InvalidInputError("The folder name is not UTF-8 text.") from None
+    return sources, folder
+
+
+# --------------------------------------------------------------------------------------
+# Binary endpoints
+# --------------------------------------------------------------------------------------
+
+
+class DicomHandler(ClaripacsAPIHandler):
+    """``GET cases/<acc>/instances/<sop>/dicom``: the stored DICOM file."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, accession: str, sop_uid: str) -> None:
+        """Send the file as an attachment."""
+        path: Path = await self.blocking(self.store.instance_path, accession, sop_uid)
+        fileobj = await self.blocking(path.open, "rb")
+        try:
+            size = os.fstat(fileobj.fileno()).st_size
+            self.set_attachment_header(f"{sop_uid}.dcm")
+            await self.send_file(fileobj, size, "application/dicom")
+        finally:
+            fileobj.close()
+
+
+class PngFrameHandler(ClaripacsAPIHandler):
+    """``GET .../frames/<n>.png?window_center=&window_width=``: a rendered frame."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, accession: str, sop_uid: str, frame: str) -> None:
+        """Render the frame at the window asked for (else the default window)."""
+        center = _query_float(self, "window_center")
+        width = _query_float(self, "window_width")
+        if width is not None and width < 1:
+            # The DICOM linear window (PS3.3 C.11.2.1.2) needs a width of 1 or more.
+            raise InvalidInputError(f"window_width must be 1 or more, not {width:g}.")
+        index = await self.find_frame(accession, sop_uid, frame)
+
+        self.set_header("Etag", frame_etag("png", sop_uid, index, center, width))
+        self.set_header("Cache-Control", IMMUTABLE)
+        if self.check_etag_header():
+            self.set_status(304)
+            self.finish()
+            return
+
+        png = await self.blocking(
+            _render_png, self.store, accession, sop_uid, index, center, width
+        )
+        self.finish(png, set_content_type="image/png")
+
+
+class RawFrameHandler(ClaripacsAPIHandler):
+    """``GET .../frames/<n>/raw``: one frame's stored values for the viewer."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, accession: str, sop_uid: str, frame: str) -> None:
+        """Send ``raw_frame`` bytes, cached by the browser for good."""
+        index = await self.find_frame(accession, sop_uid, frame)
+
+        self.set_header("Etag", frame_etag("raw", sop_uid, index))
+        self.set_header("Cache-Control", IMMUTABLE)
+        if self.check_etag_header():
+            self.set_status(304)
+            self.finish()
+            return
+
+        data = await self.blocking(_raw_frame, self.store, accession, sop_uid, index)
+        self.finish(data, set_content_type="application/octet-stream")
+
+
+class ZipHandler(ClaripacsAPIHandler):
+    """``GET cases/<acc>/zip``: the case's DICOM files and an index.html."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, accession: str) -> None:
+        """Build the archive (in memory, or a temporary file when large) and send it."""
+        with tempfile.SpooledTemporaryFile(max_size=ZIP_SPOOL_BYTES) as spool:
+            await self.blocking(self.store.write_zip, accession, spool)
+            size = spool.tell()
+            spool.seek(0)
+            self.set_attachment_header(f"{accession}.zip")
+            await self.send_file(spool, size, "application/zip")
+
+
+# --------------------------------------------------------------------------------------
+# The page
+# --------------------------------------------------------------------------------------
+
+
+class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHandler):
+    """``GET claripacs/case/<acc>``: the standalone viewer of one case."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, accession: str) -> None:
+        """Render the page, or a 404 page when the store has no such case."""
+        try:
+            case = await self.blocking(self.store.case, accession)
+        except NotFoundError:
+            self.set_status(404)
+            self.finish(
+                self.render_template("case_not_found.html", accession=accession)
+            )
+            return
+
+        html = self.render_template(
+            "case.html",
+            accession=case.accession,
+            description=case.description or "",
+            api_url=url_path_join(self.base_url, "claripacs/api/"),
+            page_js_url=self.static_url("page.js"),
+        )
+        self.finish(html)
+
+
+_CASE = r"claripacs/api/cases/(?P<accession>[^/]+)"
+_INSTANCE = _CASE + r"/instances/(?P<sop_uid>[^/]+)"
+
+#: URL patterns (joined to the server's base URL by the ExtensionApp).
+HANDLERS: list[tuple[str, type[web.RequestHandler]]] = [
+    (r"claripacs/api/cases/?", CasesHandler),
+    (r"claripacs/api/folders/?", FoldersHandler),
+    (r"claripacs/api/upload/?", UploadHandler),
+    (_CASE + r"/?", CaseHandler),
+    (_CASE + r"/zip", ZipHandler),
+    (_INSTANCE + r"/dicom", DicomHandler),
+    (_INSTANCE + r"/frames/(?P<frame>[^/]+)\.png", PngFrameHandler),
+    (_INSTANCE + r"/frames/(?P<frame>[^/]+)/raw", RawFrameHandler),
+    (r"claripacs/case/(?P<accession>[^/]+)/?", CasePageHandler),
+]
