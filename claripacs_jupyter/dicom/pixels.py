@@ -9,6 +9,7 @@ per-frame values of enhanced multi-frame files.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -347,12 +348,20 @@ def _decode(ds: Dataset, index: int | None) -> tuple[np.ndarray, str]:
         raise InvalidDicomError("the data set has no pixel data")
     tsyntax = ds.file_meta.TransferSyntaxUID
     try:
-        decoder = get_decoder(tsyntax)
-        array, meta = decoder.as_array(
-            ds, index=index, validate=True, **as_pixel_options(ds)
-        )
-    except (ValueError, RuntimeError, NotImplementedError) as exc:
+        # pydicom warns about what it repairs on the way (excess padding after
+        # the pixel data, a wrong Bits Stored in a J2K stream); the result is
+        # right, so the notes go to the debug log instead of the warnings of
+        # every caller.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            decoder = get_decoder(tsyntax)
+            array, meta = decoder.as_array(
+                ds, index=index, validate=True, **as_pixel_options(ds)
+            )
+    except (ValueError, RuntimeError, NotImplementedError, TypeError) as exc:
         raise InvalidDicomError(f"the pixel data cannot be decoded: {exc}") from exc
+    if caught:
+        logger.debug("decoding noted %d repair(s) of the pixel data", len(caught))
     photometric = str(meta.get("photometric_interpretation") or _photometric(ds))
     return array, photometric
 

@@ -153,8 +153,9 @@ def read(
 def check_image_size(ds: Dataset, limits: ReadLimits | None = None) -> None:
     """Refuse a dataset whose header declares a decoded image over the limit.
 
-    Only header elements are used; the pixel data is neither decoded nor read.
-    A dataset without pixel data passes.
+    Only header elements are used; the pixel data is neither decoded nor read,
+    so a dataset read with ``stop_before_pixels`` is checked too. A dataset
+    that describes no image passes.
 
     Parameters
     ----------
@@ -173,7 +174,10 @@ def check_image_size(ds: Dataset, limits: ReadLimits | None = None) -> None:
     """
     limits = limits or ReadLimits()
     if not any(tag in ds for tag in _PIXEL_TAGS):
-        return
+        # A header read without its pixel data is still checked when it
+        # describes an image.
+        if not all(tag in ds for tag in (0x00280010, 0x00280011, 0x00280100)):
+            return
 
     rows = _positive_int(ds, 0x00280010, "(0028,0010) Rows")
     columns = _positive_int(ds, 0x00280011, "(0028,0011) Columns")
@@ -408,10 +412,12 @@ def _check_pixel_data(ds: Dataset) -> None:
     raw = ds.get_item(tag)
     length = raw.length if isinstance(raw, RawDataElement) else len(raw.value or b"")
     try:
-        expected = get_expected_length(ds, unit="bytes")
+        expected = int(get_expected_length(ds, unit="bytes"))
     except Exception as exc:
         raise InvalidDicomError(
-            f"the Image Pixel module is incomplete or invalid ({exc})"
+            "the Image Pixel module is incomplete or invalid: (0028,0010) Rows, "
+            "(0028,0011) Columns, (0028,0100) Bits Allocated and (0028,0002) "
+            f"Samples per Pixel must be numbers ({type(exc).__name__})"
         ) from exc
     if length < expected:
         raise InvalidDicomError(
