@@ -149,7 +149,7 @@ IMAGE_REFERENCE_ITEM = _profile(
     _keep(0x00081150, "ReferencedSOPClassUID", _REF),
     _uid(0x00081155, "ReferencedSOPInstanceUID", _UID),
     _keep(0x00081160, "ReferencedFrameNumber", _REF),
-    _keep(0x00281350, "SpatialLocationsPreserved", _REF),
+    _keep(0x0028135A, "SpatialLocationsPreserved", _REF),
     _seq(0x0040A170, "PurposeOfReferenceCodeSequence", _REF, CODE_ITEM),
 )
 
