@@ -6,8 +6,10 @@ The map is the DICOM linear window function, PS3.3 C.11.2.1.2.1::
     x >  c - 0.5 + (w - 1) / 2   ->  255
     otherwise                    ->  ((x - (c - 0.5)) / (w - 1) + 0.5) * 255
 
-rounded half up (``floor(y + 0.5)``) to an integer. The browser viewer computes
-the same formula with the same rounding, so a PNG and the canvas agree.
+rounded half up (``floor(y + 0.5)``) to an integer, before any MONOCHROME1
+inversion (so an inverted value is exactly 255 minus the upright one). The
+browser viewer computes the same formula with the same rounding, so a PNG and
+the canvas agree.
 """
 
 from __future__ import annotations
@@ -207,7 +209,10 @@ def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
 
     values = np.asarray(values, dtype=np.float64)
     if width > 1.0:
-        scaled = ((values - (center - 0.5)) / (width - 1.0) + 0.5) * 255.0
+        # The standard's ((x - (c - 0.5)) / (w - 1) + 0.5) * 255, reordered so
+        # that a result exactly halfway between two integers is computed
+        # exactly (for integer values and windows) and rounds up as intended.
+        scaled = (values - (center - 0.5)) * 255.0 / (width - 1.0) + 127.5
     else:
         scaled = np.zeros_like(values)
     scaled = np.where(values <= low, 0.0, np.where(values > high, 255.0, scaled))

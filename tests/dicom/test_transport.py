@@ -1,0 +1,170 @@
+"""Tests for what the viewer receives: image_info and raw_frame round trips."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from pydicom.data import get_testdata_file
+
+from claripacs_jupyter.dicom import (
+    Window,
+    frames,
+    image_info,
+    raw_frame,
+    read,
+    render,
+)
+from claripacs_jupyter.dicom.voi import apply_window
+from claripacs_jupyter.errors import NotFoundError
+
+_KEYS = {
+    "rows",
+    "columns",
+    "frames",
+    "kind",
+    "dtype",
+    "photometric",
+    "invert",
+    "rescale",
+    "windows",
+    "default_window",
+    "padding",
+    "pixel_spacing",
+    "position",
+    "orientation",
+    "instance_number",
+    "value_range",
+}
+
+
+def _read(name: str):  # type: ignore[no-untyped-def]
+    return read(get_testdata_file(name))
+
+
+def _decode(data: bytes, info: dict) -> np.ndarray:
+    """What the viewer does with raw_frame bytes."""
+    array = np.frombuffer(data, dtype=np.dtype(info["dtype"]).newbyteorder("<"))
+    shape = (info["rows"], info["columns"])
+    return array.reshape(shape + ((3,) if info["kind"] == "rgb" else ()))
+
+
+def _viewer_render(stored: np.ndarray, info: dict, frame: int) -> np.ndarray:
+    """The viewer's pipeline from the contract, on image_info alone."""
+    slope, intercept = info["rescale"][frame]
+    window = info["default_window"]
+    shown = apply_window(
+        stored * slope + intercept, Window(window["center"], window["width"])
+    )
+    if info["invert"]:
+        shown = 255 - shown
+    if info["padding"] is not None:
+        low, high = info["padding"]
+        shown[(stored >= low) & (stored <= high)] = 0
+    return shown
+
+
+class TestImageInfo:
+    """image_info is JSON-safe and says what the contract says."""
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "CT_small.dcm",
+            "RG3_UNCR.dcm",
+            "color3d_jpeg_baseline.dcm",
+            "OBXXXX1A.dcm",
+            "eCT_Supplemental.dcm",
+            "693_J2KR.dcm",
+        ],
+    )
+    def test_has_every_key_and_survives_json(self, name: str) -> None:
+        info = image_info(_read(name))
+
+        assert set(info) == _KEYS
+        assert json.loads(json.dumps(info)) == info
+
+    def test_ct_facts(self) -> None:
+        info = image_info(_read("693_UNCR.dcm"))
+
+        assert info["kind"] == "gray" and info["dtype"] == "int16"
+        assert info["rescale"] == [[1.0, -1024.0]]
+        assert info["padding"] == [-2000, -2000]
+        assert info["value_range"] == [-1024, 1468]
+        assert info["default_window"] == {"center": 40, "width": 100, "name": "file 1"}
+        assert info["invert"] is False
+
+    def test_monochrome1_inverts(self) -> None:
+        info = image_info(_read("RG3_UNCR.dcm"))
+
+        assert info["invert"] is True
+        assert info["photometric"] == "MONOCHROME1"
+
+    def test_colour_is_rgb_uint8_without_a_range(self) -> None:
+        info = image_info(_read("color3d_jpeg_baseline.dcm"))
+
+        assert (info["kind"], info["dtype"], info["frames"]) == ("rgb", "uint8", 120)
+        assert info["value_range"] is None
+
+    def test_enhanced_geometry_comes_from_functional_groups(self) -> None:
+        info = image_info(_read("eCT_Supplemental.dcm"))
+
+        assert info["pixel_spacing"] == [0.388672, 0.388672]
+        assert info["position"] == [99.5, -301.5, -159.0]
+        assert info["orientation"] == [-1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        assert info["rescale"] == [[1.0, -1024.0], [1.0, -1024.0]]
+
+
+class TestRawFrame:
+    """raw_frame bytes decode to exactly the frames() values."""
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "CT_small.dcm",
+            "693_J2KR.dcm",
+            "RG3_J2KR.dcm",
+            "MR_small_bigendian.dcm",
+            "OBXXXX1A.dcm",
+            "SC_rgb_small_odd_big_endian.dcm",
+            "eCT_Supplemental.dcm",
+        ],
+    )
+    def test_round_trips_to_the_frames(self, name: str) -> None:
+        ds = _read(name)
+        info = image_info(ds)
+
+        decoded = [_decode(raw_frame(ds, n), info) for n in range(info["frames"])]
+
+        assert np.array_equal(np.stack(decoded), frames(ds))
+
+    def test_multiframe_frames_come_one_at_a_time(self) -> None:
+        ds = _read("color3d_jpeg_baseline.dcm")
+        info = image_info(ds)
+
+        last = _decode(raw_frame(ds, 119), info)
+
+        assert len(raw_frame(ds, 0)) == 480 * 640 * 3
+        assert np.array_equal(last, frames(ds)[119])
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "693_UNCR.dcm",
+            "RG3_UNCR.dcm",
+            "CT_small.dcm",
+            "dicomdirtests/77654033/CR1/6154",
+        ],
+    )
+    def test_the_viewer_pipeline_matches_render(self, name: str) -> None:
+        ds = _read(name)
+        info = image_info(ds)
+
+        shown = _viewer_render(_decode(raw_frame(ds, 0), info), info, 0)
+
+        assert np.array_equal(shown, render(ds, 0))
+
+    def test_a_missing_frame_is_not_found(self) -> None:
+        with pytest.raises(NotFoundError):
+            raw_frame(_read("CT_small.dcm"), 5)
