@@ -108,7 +108,7 @@ def review_reasons(ds: Dataset) -> list[str]:
         reasons.append(
             "secondary capture: a screen or a scanned document may show patient details"
         )
-    if text_value(ds, 0x00080064):
+    if text_value(ds, 0x00080064) and sop_class not in SECONDARY_CAPTURE_CLASSES:
         reasons.append(
             "Conversion Type is set: the image was captured or digitized from "
             "another source and may show patient details"
