@@ -18,7 +18,9 @@ import pytest
 from pydicom import Dataset
 from pydicom.dataelem import RawDataElement
 from pydicom.encaps import encapsulate, generate_frames
-from pydicom.pixels import apply_modality_lut
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
 from pydicom.tag import Tag
 from pydicom.uid import CTImageStorage, ImplicitVRLittleEndian
 
@@ -685,3 +687,65 @@ def test_unusable_store_accession_is_refused(accession):
 def test_short_key_is_refused():
     with pytest.raises(ValueError, match="key"):
         anonymize_teaching(real_file("CT_small.dcm"), key=b"short", accession="A")
+
+
+def test_a02_kept_sequence_that_arrives_as_un_is_decoded_and_cleaned():
+    ds = real_file("CT_small.dcm")
+    item = Dataset()
+    item.ReferencedSOPClassUID = CTImageStorage
+    item.ReferencedSOPInstanceUID = "1.2.826.0.1.3680043.8.498.31337"
+    item.PatientName = "Unsequence^Hiddenperson"
+    holder = Dataset()
+    holder.ReferencedImageSequence = [item]
+    buffer = DicomBytesIO()
+    buffer.is_little_endian, buffer.is_implicit_VR = True, True
+    write_dataset(buffer, holder)
+    value = buffer.getvalue()[8:]  # the sequence's value, implicit VR encoded
+    tag = Tag(0x00081140)
+    ds[tag] = RawDataElement(tag, "UN", len(value), value, 0, False, True)
+    data_in = to_bytes(ds)
+    assert b"Hiddenperson" in data_in
+
+    _, data = anonymized_bytes(data_in)
+
+    assert_absent(data, "Hiddenperson", "1.2.826.0.1.3680043.8.498.31337")
+    (reference,) = from_bytes(data).ReferencedImageSequence
+    assert reference.ReferencedSOPInstanceUID == remap_uid(
+        "1.2.826.0.1.3680043.8.498.31337", KEY
+    )
+
+
+# The display pipeline reads the same values after anonymization.
+
+
+def _displayed(ds: Dataset) -> np.ndarray:
+    pixels = ds.pixel_array
+    if ds.PhotometricInterpretation == "PALETTE COLOR":
+        return apply_color_lut(pixels, ds)
+    return apply_voi_lut(apply_modality_lut(pixels, ds), ds)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "examples_palette.dcm",  # palette colour, ultrasound regions
+        "gdcm-US-ALOKA-16.dcm",  # implicit VR, segmented palette
+        "OBXXXX1A_expb_2frame.dcm",  # big endian, multi-frame palette
+        "mlut_18.dcm",  # Modality LUT Sequence
+        "vlut_04.dcm",  # VOI LUT Sequence
+    ],
+)
+def test_palette_and_lut_files_display_the_same_after_anonymization(name):
+    data_in = Path(pydicom.data.get_testdata_file(name)).read_bytes()
+    source = from_bytes(data_in)
+
+    _, data = anonymized_bytes(data_in)
+
+    written = from_bytes(data)
+    assert np.array_equal(_displayed(written), _displayed(source))
+    if "SequenceOfUltrasoundRegions" in source:
+        regions = written.SequenceOfUltrasoundRegions
+        assert len(regions) == len(source.SequenceOfUltrasoundRegions)
+        assert regions[0].PhysicalDeltaX == (
+            source.SequenceOfUltrasoundRegions[0].PhysicalDeltaX
+        )
