@@ -38,12 +38,39 @@ __all__ = [
     "modality_values",
     "padding_mask",
     "padding_range",
+    "palette_lut",
+    "require_image",
     "rescale",
     "stored_dtype",
 ]
 
 _GREY = ("MONOCHROME1", "MONOCHROME2")
+_PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 _YBR = ("YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420")
+
+
+def require_image(ds: Dataset, *, header_only: bool = False) -> None:
+    """Raise InvalidDicomError unless `ds` holds an image.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        Any dataset (a structured report, for example, has no image).
+    header_only : bool, optional
+        Accept a header read without its pixel data, if it describes an image.
+
+    Raises
+    ------
+    InvalidDicomError
+        There is no pixel data, or (0028,0010) *Rows* or (0028,0011)
+        *Columns* is missing.
+    """
+    if not header_only and not any(tag in ds for tag in _PIXEL_TAGS):
+        raise InvalidDicomError("the data set holds no image (no pixel data)")
+    if not ds.get("Rows") or not ds.get("Columns"):
+        raise InvalidDicomError(
+            "the image has no (0028,0010) Rows or (0028,0011) Columns"
+        )
 
 
 def frame_count(ds: Dataset) -> int:
@@ -344,8 +371,7 @@ def _modality(ds: Dataset, stored: np.ndarray, frame_index: int) -> np.ndarray:
 
 def _decode(ds: Dataset, index: int | None) -> tuple[np.ndarray, str]:
     """Decode one frame or all, returning the array and its colour model."""
-    if not any(tag in ds for tag in (0x7FE00008, 0x7FE00009, 0x7FE00010)):
-        raise InvalidDicomError("the data set has no pixel data")
+    require_image(ds)
     tsyntax = ds.file_meta.TransferSyntaxUID
     try:
         # pydicom warns about what it repairs on the way (excess padding after

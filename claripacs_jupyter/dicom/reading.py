@@ -20,6 +20,7 @@ import logging
 import os
 import struct
 import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -54,6 +55,9 @@ _DEFER_BYTES = 64 * 1024
 _PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+
+#: Room for the header beside the image when bounding an inflated data set.
+_HEADER_ALLOWANCE = 64 * 1024**2
 
 #: Elements a store needs to file an instance; without them it has no identity.
 _IDENTITY = (
@@ -131,6 +135,7 @@ def read(
     """
     limits = limits or ReadLimits()
     with _opened(source) as (fp, size):
+        _check_deflated_size(fp, limits)
         ds = _parse(fp, size)
         _ensure_transfer_syntax(ds)
         _check_identity(ds)
@@ -226,6 +231,47 @@ def _opened(
     end = source.seek(0, io.SEEK_END)
     source.seek(start)
     yield source, end
+
+
+def _check_deflated_size(fp: BinaryIO, limits: ReadLimits) -> None:
+    """Refuse a deflated data set that inflates far beyond the image limit."""
+    # pydicom inflates a Deflated Explicit VR Little Endian body in one go, so
+    # a small file could expand to gigabytes before any header is seen. We
+    # inflate it once in chunks, keeping nothing, and stop at the limit.
+    start = fp.tell()
+    head = fp.read(144)
+    try:
+        group_length_tag = b"\x02\x00\x00\x00"
+        if head[128:132] != b"DICM" or head[132:136] != group_length_tag:
+            return
+        (meta_length,) = struct.unpack("<L", head[140:144])
+        meta = fp.read(meta_length)
+        if DeflatedExplicitVRLittleEndian.encode() not in meta:
+            return
+
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        budget = limits.max_image_bytes + _HEADER_ALLOWANCE
+        inflated = 0
+        while chunk := fp.read(1024**2):
+            try:
+                inflated += len(inflater.decompress(chunk, budget + 1 - inflated))
+            except zlib.error as exc:
+                raise InvalidDicomError(
+                    f"the deflated data set is corrupt or truncated ({exc})"
+                ) from exc
+            if inflated > budget:
+                raise ImageTooLargeError(
+                    "the deflated data set expands to more than "
+                    f"{budget:,} bytes (ReadLimits.max_image_bytes plus room for "
+                    "the header)"
+                )
+        if not inflater.eof:
+            raise InvalidDicomError(
+                "truncated: the deflated data set ends before its compressed "
+                "stream does"
+            )
+    finally:
+        fp.seek(start)
 
 
 @contextlib.contextmanager

@@ -23,17 +23,22 @@ logger = logging.getLogger(__name__)
 __all__ = ["image_info", "orientation", "pixel_spacing", "position", "raw_frame"]
 
 
-def image_info(ds: Dataset) -> dict[str, Any]:
+def image_info(ds: Dataset, *, decode: bool = True) -> dict[str, Any]:
     """Facts about the image of `ds` that a viewer needs, JSON-safe.
 
-    Decodes the pixel data once (for ``value_range`` and, when the file has no
-    window, ``default_window``); callers that show the same instance often
-    should keep the result.
+    With `decode` the pixel data of a grey image is decoded once, for
+    ``value_range`` and, when the file has no window, ``default_window``;
+    callers that show the same instance often should keep the result.
 
     Parameters
     ----------
     ds : pydicom.dataset.Dataset
-        A dataset with pixel data.
+        A dataset with pixel data; with ``decode=False`` a header read with
+        ``stop_before_pixels`` will do.
+    decode : bool, optional
+        When False, nothing is decoded: ``value_range`` is None for grey
+        images, and so is ``default_window`` when the file has no window of
+        its own. Everything else is the same.
 
     Returns
     -------
@@ -46,7 +51,13 @@ def image_info(ds: Dataset) -> dict[str, Any]:
         ``pixel_spacing`` ([row, column] mm or None), ``position``,
         ``orientation``, ``instance_number`` and ``value_range`` ([min, max]
         modality values without padding, None for rgb).
+
+    Raises
+    ------
+    InvalidDicomError
+        The dataset holds no image, or its pixel data cannot be decoded.
     """
+    pixels.require_image(ds, header_only=not decode)
     count = pixels.frame_count(ds)
     color = pixels.is_color(ds)
     if color or ds.get("ModalityLUTSequence"):
@@ -55,7 +66,17 @@ def image_info(ds: Dataset) -> dict[str, Any]:
     else:
         rescales = [list(pixels.rescale(ds, index)) for index in range(count)]
     padding = pixels.padding_range(ds)
-    found = value_range(ds)
+    own = windows(ds)
+    found = value_range(ds) if decode else None
+    if own:
+        default: dict[str, Any] | None = own[0].to_dict()
+    elif color or (decode and count == 1):
+        # One frame: its range is the image's, already at hand.
+        default = default_window(ds, 0, known_range=found).to_dict()
+    elif decode:
+        default = default_window(ds, 0).to_dict()
+    else:
+        default = None
     instance_number = ds.get("InstanceNumber")
 
     return {
@@ -67,8 +88,8 @@ def image_info(ds: Dataset) -> dict[str, Any]:
         "photometric": str(ds.get("PhotometricInterpretation", "")).strip(),
         "invert": inverts(ds) and not color,
         "rescale": rescales,
-        "windows": [window.to_dict() for window in windows(ds)],
-        "default_window": default_window(ds).to_dict(),
+        "windows": [window.to_dict() for window in own],
+        "default_window": default,
         "padding": list(padding) if padding is not None else None,
         "pixel_spacing": _list(pixel_spacing(ds)),
         "position": _list(position(ds)),

@@ -157,7 +157,12 @@ def window_for_range(low: float, high: float, name: str = "data range") -> Windo
     return Window((low + high + 1.0) / 2.0, width, name)
 
 
-def default_window(ds: Dataset, frame: int = 0) -> Window:
+def default_window(
+    ds: Dataset,
+    frame: int = 0,
+    *,
+    known_range: tuple[float, float] | None = None,
+) -> Window:
     """The window a viewer opens with: the file's first, else the data range.
 
     Parameters
@@ -167,6 +172,9 @@ def default_window(ds: Dataset, frame: int = 0) -> Window:
     frame : int, optional
         The frame, counting from 0 (its range is used when the file has no
         window).
+    known_range : tuple of float, optional
+        The frame's :func:`value_range` when the caller has it already, to
+        save decoding it again.
 
     Returns
     -------
@@ -178,7 +186,7 @@ def default_window(ds: Dataset, frame: int = 0) -> Window:
     own = windows(ds, frame)
     if own:
         return own[0]
-    found = value_range(ds, frame)
+    found = known_range or value_range(ds, frame)
     if found is None:
         return window_for_range(0.0, 255.0, "full range")
     return window_for_range(*found)

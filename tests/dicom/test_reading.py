@@ -12,6 +12,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
     ExplicitVRLittleEndian,
     JPEG2000Lossless,
 )
@@ -284,3 +285,37 @@ class TestStopBeforePixels:
 
         assert ds.SOPInstanceUID
         assert Counting.read_bytes < size // 10
+
+
+class TestDeflated:
+    """Deflated data sets are read, and bounded before pydicom inflates them."""
+
+    @staticmethod
+    def _deflated(pixels: np.ndarray) -> bytes:
+        ds = build_dataset(pixels)
+        return encode(ds, DeflatedExplicitVRLittleEndian)
+
+    def test_a_deflated_file_reads_like_any_other(self) -> None:
+        pixels = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+
+        ds = read(self._deflated(pixels))
+
+        assert np.array_equal(frames(ds)[0], pixels)
+
+    def test_a_deflate_bomb_is_refused_before_it_is_inflated(self) -> None:
+        # 80 MiB of zeros in a private element deflate to about 80 KiB; the
+        # header's own image is tiny, so only the inflation bound can stop it.
+        ds = build_dataset(np.zeros((2, 2), np.uint16))
+        ds.add_new(0x00091010, "OB", bytes(80 * 1024**2))
+        data = encode(ds, DeflatedExplicitVRLittleEndian)
+        del ds
+        assert len(data) < 1024**2
+
+        with pytest.raises(ImageTooLargeError, match="deflated data set expands"):
+            read(data, limits=ReadLimits(max_image_bytes=1024))
+
+    def test_a_cut_deflated_file_is_truncated(self) -> None:
+        data = self._deflated(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64))
+
+        with pytest.raises(InvalidDicomError, match="truncated"):
+            read(data[:-20])

@@ -17,7 +17,9 @@ from claripacs_jupyter.dicom import (
     render,
 )
 from claripacs_jupyter.dicom.voi import apply_window
-from claripacs_jupyter.errors import NotFoundError
+from claripacs_jupyter.errors import InvalidDicomError, NotFoundError
+
+from .conftest import MakeFile
 
 _KEYS = {
     "rows",
@@ -116,6 +118,34 @@ class TestImageInfo:
         assert info["rescale"] == [[1.0, -1024.0], [1.0, -1024.0]]
 
 
+class TestImageInfoWithoutDecoding:
+    """decode=False gives everything the header holds, from the header alone."""
+
+    @staticmethod
+    def _both(name: str) -> tuple[dict, dict]:
+        header = read(get_testdata_file(name), stop_before_pixels=True)
+        return image_info(header, decode=False), image_info(_read(name))
+
+    def test_pixel_statistics_are_left_out(self) -> None:
+        info, full = self._both("CT_small.dcm")
+
+        assert (info.pop("value_range"), info.pop("default_window")) == (None, None)
+        del full["value_range"], full["default_window"]
+        assert info == full
+
+    def test_the_files_own_default_window_is_kept(self) -> None:
+        info, full = self._both("693_UNCR.dcm")
+
+        assert info.pop("value_range") is None
+        del full["value_range"]
+        assert info == full
+
+    def test_a_colour_header_is_complete(self) -> None:
+        info, full = self._both("OBXXXX1A.dcm")
+
+        assert info == full
+
+
 class TestRawFrame:
     """raw_frame bytes decode to exactly the frames() values."""
 
@@ -168,3 +198,15 @@ class TestRawFrame:
     def test_a_missing_frame_is_not_found(self) -> None:
         with pytest.raises(NotFoundError):
             raw_frame(_read("CT_small.dcm"), 5)
+
+
+class TestNotAnImage:
+    """Datasets without an image get a clear error, not a crash."""
+
+    def test_image_info_refuses_a_dataset_without_pixels(
+        self, make_file: MakeFile
+    ) -> None:
+        ds = read(make_file(np.zeros((2, 2), np.uint16), PixelData=None))
+
+        with pytest.raises(InvalidDicomError, match="no pixel data"):
+            image_info(ds)
