@@ -9,7 +9,6 @@ per-frame values of enhanced multi-frame files.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from pydicom.pixels import (
 )
 
 from ..errors import InvalidDicomError, NotFoundError
+from ._leniency import recorded_warnings
 
 logger = logging.getLogger(__name__)
 
@@ -378,8 +378,7 @@ def _decode(ds: Dataset, index: int | None) -> tuple[np.ndarray, str]:
         # the pixel data, a wrong Bits Stored in a J2K stream); the result is
         # right, so the notes go to the debug log instead of the warnings of
         # every caller.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with recorded_warnings() as caught:
             decoder = get_decoder(tsyntax)
             array, meta = decoder.as_array(
                 ds, index=index, validate=True, **as_pixel_options(ds)

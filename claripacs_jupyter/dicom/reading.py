@@ -19,14 +19,12 @@ import io
 import logging
 import os
 import struct
-import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import pydicom
-import pydicom.config
 import pydicom.errors
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
@@ -41,6 +39,7 @@ from pydicom.uid import (
 )
 
 from ..errors import ImageTooLargeError, InvalidDicomError
+from ._leniency import recorded_warnings, unvalidated_values
 
 logger = logging.getLogger(__name__)
 
@@ -274,29 +273,13 @@ def _check_deflated_size(fp: BinaryIO, limits: ReadLimits) -> None:
         fp.seek(start)
 
 
-@contextlib.contextmanager
-def _lenient_values() -> Iterator[None]:
-    """Convert raw values without validating them against their VR."""
-    # pydicom has this as a process-wide setting only. Switching it for the
-    # short conversion pass is safe for us: we only ever loosen it, and the
-    # conversion of one file takes well under a millisecond.
-    settings = pydicom.config.settings
-    before = settings.reading_validation_mode
-    settings.reading_validation_mode = pydicom.config.IGNORE
-    try:
-        yield
-    finally:
-        settings.reading_validation_mode = before
-
-
 def _parse(fp: BinaryIO, size: int) -> Dataset:
     """Run pydicom's parser, turning its failures and EOF warnings into errors."""
     start = fp.tell()
     if size - start <= 0:
         raise InvalidDicomError("not a DICOM file: it is empty")
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorded_warnings() as caught:
         try:
             ds = pydicom.dcmread(fp, defer_size=_DEFER_BYTES)
         except pydicom.errors.InvalidDicomError:
@@ -345,7 +328,7 @@ def _parse_without_preamble(fp: BinaryIO) -> Dataset:
     if not tags or (tags[0] >> 16) not in (0x0002, 0x0008):
         raise not_dicom
     try:
-        with _lenient_values():
+        with unvalidated_values():
             uid = str(ds.get("SOPInstanceUID", "") or "")
     except Exception as exc:
         raise not_dicom from exc
@@ -408,7 +391,7 @@ def _ensure_transfer_syntax(ds: Dataset) -> None:
 def _check_identity(ds: Dataset) -> None:
     """Refuse a data set without the UIDs that identify and file it."""
     missing = []
-    with _lenient_values():
+    with unvalidated_values():
         for tag, name in _IDENTITY:
             try:
                 value = ds[tag].value if tag in ds else None
@@ -483,7 +466,7 @@ def _drop_pixel_data(ds: Dataset) -> None:
 
 def _load_all_values(ds: Dataset) -> None:
     """Read deferred values and convert every raw element, at every depth."""
-    with _lenient_values():
+    with unvalidated_values():
         _convert(ds)
 
 
@@ -531,7 +514,7 @@ def _optional_int(ds: Dataset, tag: int) -> int | None:
     if tag not in ds:
         return None
     try:
-        with _lenient_values():
+        with unvalidated_values():
             value = ds[tag].value
         if isinstance(value, bytes):
             # (0028,xxxx) elements read as UN (implicit VR without dictionary).

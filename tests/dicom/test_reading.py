@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import tracemalloc
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pydicom
+import pydicom.config
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.uid import (
@@ -319,3 +321,19 @@ class TestDeflated:
 
         with pytest.raises(InvalidDicomError, match="truncated"):
             read(data[:-20])
+
+
+class TestThreads:
+    """Reading from several threads leaves process-wide settings as they were."""
+
+    def test_validation_mode_and_warning_filters_are_restored(self) -> None:
+        before_mode = pydicom.config.settings.reading_validation_mode
+        before_filters = list(warnings.filters)
+        paths = [_path("bad_sequence.dcm"), _path("MR_small_padded.dcm")] * 8
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda p: frames(read(p)).shape, paths))
+
+        assert len(results) == len(paths)
+        assert pydicom.config.settings.reading_validation_mode == before_mode
+        assert warnings.filters == before_filters
