@@ -25,7 +25,7 @@ def _window(value: float, center: float, width: float) -> int:
 
 def _mount(page: Page, url: str, spec: dict, options: dict | None = None) -> dict:
     page.goto(url)
-    page.wait_for_function("window.harnessReady === true")
+    page.wait_for_function("window.harnessReady === true", timeout=30_000)
     return page.evaluate(
         "([spec, options]) => window.harness.mount(spec, options)",
         [spec, options or {}],
@@ -320,3 +320,24 @@ def test_controls_are_labelled_for_assistive_technology(
     assert page.get_by_role("slider", name="Image number").count() == 1
     for name in ["Scroll", "W/L", "Zoom", "Pan", "Reset"]:
         assert page.get_by_role("button", name=name, exact=True).count() == 1
+
+
+def test_without_a_file_window_the_data_range_sets_the_window(
+    page: Page, harness_url: str
+) -> None:
+    # no window and no value_range in image_info: the viewer takes the range
+    # of the pixels on screen, padding left out, like dicom.default_window
+    spec = {
+        **CT,
+        "default_window": None,
+        "value_range": None,
+        "padding": [PADDING, PADDING],
+        "frames": [[PADDING, AIR + 124, WATER, 2091]],
+    }
+
+    state = _mount(page, harness_url, spec)
+
+    low, high = -900, 1067
+    assert state["window"] == {"center": (low + high + 1) / 2, "width": high - low + 1}
+    assert _grey(page, 10, 50) == 0
+    assert _grey(page, 50, 50) == 255

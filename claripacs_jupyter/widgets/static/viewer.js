@@ -78,6 +78,30 @@ function paddingOf(info) {
   return [Math.min(a, b), Math.max(a, b)];
 }
 
+/** The window that shows `low` as the last black and `high` as the first white. */
+function windowForRange(low, high) {
+  return { center: (low + high + 1) / 2, width: Math.max(high - low + 1, 1) };
+}
+
+/** Lowest and highest modality value of a grey frame, padding left out. */
+function dataRange(frame, frameIndex) {
+  const { info, pixels } = frame;
+  const padding = paddingOf(info);
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i];
+    if (padding && v >= padding[0] && v <= padding[1]) continue;
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  if (!(low <= high)) return null;
+  const { slope, intercept } = rescaleOf(info, frameIndex);
+  const a = low * slope + intercept;
+  const b = high * slope + intercept;
+  return [Math.min(a, b), Math.max(a, b)];
+}
+
 /** Pack a grey value 0..255 into an opaque RGBA pixel of a little-endian Uint32. */
 function grey32(v) {
   return (OPAQUE_BLACK | (v << 16) | (v << 8) | v) >>> 0;
@@ -342,16 +366,23 @@ export function createViewer(element, source, options = {}) {
     return img ? img.info : null;
   }
 
+  /**
+   * The window the file asks for: its first window, else one over the data
+   * range without padding (from image_info, else from the pixels on screen),
+   * as claripacs_jupyter.dicom.default_window computes it.
+   */
   function fileDefaultWindow(info) {
     const d = info.default_window;
     if (d && Number.isFinite(Number(d.center)) && Number.isFinite(Number(d.width))) {
       return { center: Number(d.center), width: Math.max(1, Number(d.width)) };
     }
-    if (info.value_range) {
-      const [lo, hi] = info.value_range.map(Number);
-      return { center: (lo + hi) / 2, width: Math.max(1, hi - lo) };
+    let range = info.value_range ? info.value_range.map(Number) : null;
+    const frame = frames.get(state.image);
+    if (!range && info.kind !== "rgb" && frame && frame.info === info) {
+      range = dataRange(frame, images[state.image].frame);
     }
-    return { center: 127.5, width: 256 };
+    if (!range) range = [0, 255];
+    return windowForRange(range[0], range[1]);
   }
 
   async function loadSeries() {

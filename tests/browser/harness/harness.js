@@ -27,13 +27,14 @@ function imageInfo(spec) {
     invert: !!spec.invert,
     rescale: [spec.rescale ?? [1, 0]],
     windows: spec.windows ?? [],
-    default_window: spec.default_window ?? { center: 40, width: 400, name: "" },
+    default_window:
+      "default_window" in spec ? spec.default_window : { center: 40, width: 400, name: "" },
     padding: spec.padding ?? null,
     pixel_spacing: spec.pixel_spacing ?? null,
     position: null,
     orientation: null,
     instance_number: 1,
-    value_range: spec.value_range ?? [-1024, 3071],
+    value_range: "value_range" in spec ? spec.value_range : [-1024, 3071],
   };
 }
 

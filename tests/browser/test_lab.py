@@ -1,0 +1,233 @@
+"""The viewer end to end: a real JupyterLab, the quickstart notebook, the case page.
+
+JupyterLab runs as a subprocess on a temporary store that holds a real
+multi-slice CT series; Chromium (through Playwright) runs the notebook's cells
+and drives the viewer with the mouse.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.widgets.ct_series import write_ct_series
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
+SLICES = 6
+START_TIMEOUT_S = 180
+STEP_TIMEOUT_MS = 180_000
+
+# A fingerprint of the viewer's canvas: how many pixels are not black, and a
+# hash of all of them, to tell one picture from another.
+CANVAS_SIGNATURE = """
+() => {
+  const canvas = document.querySelector(".claripacs-viewer canvas");
+  if (!canvas || !canvas.width || !canvas.height) return null;
+  const data = canvas.getContext("2d")
+    .getImageData(0, 0, canvas.width, canvas.height).data;
+  let lit = 0;
+  let hash = 2166136261;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i] || data[i + 1] || data[i + 2]) lit++;
+    hash = Math.imul(hash ^ data[i], 16777619) >>> 0;
+  }
+  return {lit, hash, total: data.length / 4};
+}
+"""
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab."""
+
+    base: str
+    token: str
+    root: Path
+    accession: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited: {log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)  # polling the server's status, not waiting on the page
+    raise RuntimeError(f"JupyterLab did not start: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab on a store with one six-slice CT case; killed at teardown."""
+    from claripacs_jupyter import open_store
+
+    base_dir = tmp_path_factory.mktemp("lab")
+    data, root, home = base_dir / "store", base_dir / "root", base_dir / "home"
+    root.mkdir()
+    home.mkdir()
+    store = open_store(data)
+    report = store.ingest(write_ct_series(base_dir / "incoming", count=SLICES))
+    assert report.stored == SLICES
+    accession = report.accessions[0]
+    shutil.copy(QUICKSTART, root / QUICKSTART.name)
+
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "CLARIPACS_DATA": str(data),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "IPYTHONDIR": str(home / "ipython"),
+    }
+    log = base_dir / "lab.log"
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--ServerApp.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its kernels share its process group
+        )
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        _wait_until_up(f"{base}api/status?token={token}", process, log)
+        yield Lab(base, token, root, accession)
+    finally:
+        # stop the server and the kernels it started (our own process group)
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        except ProcessLookupError:
+            pass
+
+
+def _signature(page: Page) -> dict:
+    return page.evaluate(CANVAS_SIGNATURE)
+
+
+def _wait_for_change(page: Page, before: dict) -> dict:
+    page.wait_for_function(
+        f"(() => {{ const s = ({CANVAS_SIGNATURE})(); "
+        f"return s && s.hash !== {before['hash']}; }})()",
+        timeout=STEP_TIMEOUT_MS,
+    )
+    return _signature(page)
+
+
+def _scroll_and_window(page: Page) -> None:
+    """The shared part of both tests: pixels, then scroll, then window/level."""
+    viewer = page.locator(".claripacs-viewer[data-state='ready']")
+    viewer.wait_for(timeout=STEP_TIMEOUT_MS)
+    page.wait_for_function(
+        "document.querySelector('.claripacs-viewer').dataset.drawnImage === '0'"
+    )
+    first = _signature(page)
+    assert first["lit"] > first["total"] // 10, "the canvas is (nearly) blank"
+    assert page.locator(".cpv-overlay-image").inner_text() == f"Image 1 / {SLICES}"
+
+    stage = page.locator(".claripacs-viewer .cpv-stage")
+    stage.scroll_into_view_if_needed()
+    box = stage.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, 100)
+    scrolled = _wait_for_change(page, first)
+
+    assert page.locator(".cpv-overlay-image").inner_text() == f"Image 2 / {SLICES}"
+    assert scrolled["lit"] > scrolled["total"] // 10
+    window_before = page.locator(".cpv-overlay-window").inner_text()
+
+    page.mouse.move(x, y)
+    page.mouse.down(button="right")
+    page.mouse.move(x + 60, y + 40, steps=5)
+    page.mouse.up(button="right")
+    windowed = _wait_for_change(page, scrolled)
+
+    assert page.locator(".cpv-overlay-window").inner_text() != window_before
+    assert page.locator(".cpv-overlay-image").inner_text() == f"Image 2 / {SLICES}"
+    assert windowed["lit"] > 0
+
+
+def test_quickstart_viewer_in_jupyterlab_scrolls_and_windows(
+    lab: Lab, page: Page
+) -> None:
+    page.goto(f"{lab.base}lab/tree/{QUICKSTART.name}?token={lab.token}")
+    page.wait_for_function(
+        "window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+        timeout=STEP_TIMEOUT_MS,
+    )
+
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    _scroll_and_window(page)
+
+    # the notebook ran to its end without an error output
+    page.wait_for_function(
+        "(() => { const prompts = [...document.querySelectorAll("
+        "'.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);"
+        " return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t)); })()",
+        timeout=STEP_TIMEOUT_MS,
+    )
+    assert page.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
+    exported = list(lab.root.rglob("*.png"))
+    assert exported, "the quickstart's export cell wrote no PNG"
+    errors = [e for e in page.console_errors if "claripacs" in e.lower()]  # type: ignore[attr-defined]
+    assert errors == []
+
+
+def test_case_page_scrolls_and_windows(lab: Lab, page: Page) -> None:
+    page.goto(f"{lab.base}claripacs/case/{lab.accession}?token={lab.token}")
+
+    _scroll_and_window(page)
+
+    assert "token=" not in page.url
+    assert page.locator(".claripacs-viewer").get_attribute("data-total") == str(SLICES)
