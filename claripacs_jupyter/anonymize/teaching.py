@@ -283,19 +283,19 @@ def _copy(
 ) -> DataElement | RawDataElement | None:
     """The element as read, undecoded when possible; deferred values are read."""
     if isinstance(elem, RawDataElement):
-        if elem.value is None and elem.length != 0:
-            elem = src[tag]  # deferred: read the value from the file now
-        elif elem.VR != "UN":
-            return elem
-        else:
+        if elem.value is None:
+            elem = src[tag]  # deferred: read it now; an I/O error propagates
+        elif elem.VR == "UN":
             # An explicit UN for a standard tag: let pydicom give it its real
             # VR, so that the output does not carry the UN on.
             try:
                 elem = src[tag]
             except Exception:
                 return None
-            if elem.VR == "UN" and tag != _PIXEL_DATA:
-                return None
+        else:
+            return elem
+    if elem.VR == "UN" and tag != _PIXEL_DATA:
+        return None  # a standard element whose value could not be decoded
     return copy.copy(elem)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from io import BytesIO
 
 import pydicom
+import pytest
 from pydicom import Dataset
 from pydicom.data import get_testdata_file
 
@@ -38,13 +39,31 @@ def from_bytes(data: bytes, **kwargs: object) -> Dataset:
 
 
 def anonymized_bytes(
-    data: bytes, *, key: bytes = KEY, accession: str = ACCESSION
+    data: bytes,
+    *,
+    key: bytes = KEY,
+    accession: str = ACCESSION,
+    decoded: bool = False,
 ) -> tuple[AnonymizationResult, bytes]:
-    """Read a written input, anonymize it and write the result."""
-    result = anonymize_teaching(from_bytes(data), key=key, accession=accession)
+    """Read a written input, anonymize it and write the result.
+
+    With `decoded`, every element is decoded before anonymizing, as a reader
+    that validates the whole header leaves the dataset.
+    """
+    source = from_bytes(data)
+    if decoded:
+        for _ in source.iterall():
+            pass
+    result = anonymize_teaching(source, key=key, accession=accession)
     buffer = BytesIO()
     result.dataset.save_as(buffer, enforce_file_format=True)
     return result, buffer.getvalue()
+
+
+@pytest.fixture(params=["raw", "decoded"])
+def decoded(request: pytest.FixtureRequest) -> bool:
+    """Run a test on a dataset as read, and on one with every element decoded."""
+    return bool(request.param == "decoded")
 
 
 def walk(ds: Dataset) -> Iterator[tuple[int, pydicom.DataElement]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -111,10 +112,10 @@ def a02_file(request) -> bytes:
     return to_bytes(ds, implicit=request.param == "implicit")
 
 
-def test_a02_private_elements_and_creators_are_gone_at_every_depth(a02_file):
+def test_a02_private_elements_and_creators_are_gone_at_every_depth(a02_file, decoded):
     assert b"PRIVINSEQ05" in a02_file and b"Privseq" in a02_file
 
-    result, data = anonymized_bytes(a02_file)
+    result, data = anonymized_bytes(a02_file, decoded=decoded)
 
     written = from_bytes(data)
     odd = [str(elem.tag) for _, elem in walk(written) if elem.tag.group % 2]
@@ -314,7 +315,7 @@ A09_DATES = (
 )
 
 
-def test_a09_no_planted_or_original_date_remains(a09_source):
+def test_a09_no_planted_or_original_date_remains(a09_source, decoded):
     original_dates = {
         str(elem.value)[:8]
         for _, elem in walk(a09_source)
@@ -323,7 +324,7 @@ def test_a09_no_planted_or_original_date_remains(a09_source):
     data_in = to_bytes(a09_source)
     assert all(date.encode() in data_in for date in A09_DATES)
 
-    _, data = anonymized_bytes(data_in)
+    _, data = anonymized_bytes(data_in, decoded=decoded)
 
     assert_absent(data, *A09_DATES)
     assert_absent(data, *original_dates)
@@ -381,11 +382,11 @@ def test_a09_enhanced_ct_still_decodes_to_the_same_pixels(a09_source):
         "image_dfl.dcm",
     ],
 )
-def test_a12_pixel_data_is_byte_identical_under_the_same_transfer_syntax(name):
+def test_a12_pixel_data_is_byte_identical_under_the_same_transfer_syntax(name, decoded):
     data_in = Path(pydicom.data.get_testdata_file(name)).read_bytes()
     source = from_bytes(data_in)
 
-    _, data = anonymized_bytes(data_in)
+    _, data = anonymized_bytes(data_in, decoded=decoded)
 
     written = from_bytes(data)
     assert written.file_meta.TransferSyntaxUID == source.file_meta.TransferSyntaxUID
@@ -449,10 +450,10 @@ def a14_file(request) -> bytes:
     return to_bytes(ds, implicit=request.param == "implicit")
 
 
-def test_a14_stored_values_hu_and_padding_are_identical(a14_file):
+def test_a14_stored_values_hu_and_padding_are_identical(a14_file, decoded):
     source = from_bytes(a14_file)
 
-    _, data = anonymized_bytes(a14_file)
+    _, data = anonymized_bytes(a14_file, decoded=decoded)
 
     written = from_bytes(data)
     assert written.PixelRepresentation == 1
@@ -470,11 +471,11 @@ def test_a14_stored_values_hu_and_padding_are_identical(a14_file):
 @pytest.mark.parametrize(
     "name", ["CT_small.dcm", "MR_small_implicit.dcm", "US1_J2KR.dcm", "liver.dcm"]
 )
-def test_a16_output_keeps_what_a_receiving_pacs_needs(name):
+def test_a16_output_keeps_what_a_receiving_pacs_needs(name, decoded):
     data_in = Path(pydicom.data.get_testdata_file(name)).read_bytes()
     source = from_bytes(data_in)
 
-    _, data = anonymized_bytes(data_in)
+    _, data = anonymized_bytes(data_in, decoded=decoded)
 
     written = from_bytes(data)
     assert data[:128] == b"\0" * 128 and data[128:132] == b"DICM"
@@ -576,10 +577,10 @@ def planted_file(request) -> bytes:
     return to_bytes(ds, implicit=request.param == "implicit")
 
 
-def test_planted_identifiers_appear_nowhere_in_the_written_file(planted_file):
+def test_planted_identifiers_appear_nowhere_in_the_written_file(planted_file, decoded):
     assert PLANTED["institution"].encode() in planted_file
 
-    result, data = anonymized_bytes(planted_file)
+    result, data = anonymized_bytes(planted_file, decoded=decoded)
 
     parts = {part for value in PLANTED.values() for part in re.split(r"[\^ ]", value)}
     assert_absent(data, *PLANTED.values())
@@ -749,3 +750,29 @@ def test_palette_and_lut_files_display_the_same_after_anonymization(name):
         assert regions[0].PhysicalDeltaX == (
             source.SequenceOfUltrasoundRegions[0].PhysicalDeltaX
         )
+
+
+def test_kept_element_left_undecodable_as_un_is_dropped(monkeypatch):
+    # What claripacs_jupyter.dicom.read leaves for a value it cannot decode.
+    source = real_file("CT_small.dcm")
+    monkeypatch.setattr(pydicom.config, "replace_un_with_known_vr", False)
+    source[0x00280030] = pydicom.DataElement(0x00280030, "UN", b"\xff\xfe")
+    monkeypatch.undo()
+
+    result = anonymize_teaching(source, key=KEY, accession=ACCESSION)
+
+    assert "PixelSpacing" not in result.dataset
+    assert result.dataset.PixelData is source.PixelData
+
+
+def test_dataset_from_the_claripacs_reader_anonymizes_cleanly(planted_file):
+    from claripacs_jupyter.dicom import read
+
+    source = read(planted_file)
+
+    result = anonymize_teaching(source, key=KEY, accession=ACCESSION)
+
+    buffer = BytesIO()
+    result.dataset.save_as(buffer, enforce_file_format=True)
+    assert_absent(buffer.getvalue(), *PLANTED.values(), *PLANTED_UIDS.values())
+    assert from_bytes(buffer.getvalue()).PixelData == source.PixelData
