@@ -36,6 +36,7 @@ from pydicom.uid import (
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
+    MediaStorageDirectoryStorage,
 )
 
 from ..errors import ImageTooLargeError, InvalidDicomError
@@ -390,6 +391,13 @@ def _ensure_transfer_syntax(ds: Dataset) -> None:
 
 def _check_identity(ds: Dataset) -> None:
     """Refuse a data set without the UIDs that identify and file it."""
+    media_class = str(ds.file_meta.get("MediaStorageSOPClassUID", "") or "")
+    if media_class == MediaStorageDirectoryStorage:
+        raise InvalidDicomError(
+            "a DICOMDIR: an index of the files beside it, not an image; import "
+            "the folder or the files it lists instead"
+        )
+
     missing = []
     with unvalidated_values():
         for tag, name in _IDENTITY:

@@ -80,6 +80,11 @@ def windows(ds: Dataset, frame: int = 0) -> list[Window]:
     list of Window
         Possibly empty.
     """
+    # TODO: a (0028,3010) VOI LUT Sequence without a window, and (0028,1056)
+    # VOI LUT Function SIGMOID or LINEAR_EXACT, are shown with the linear
+    # window (the data range when there is none); mammography and some CR
+    # files look flatter than on a workstation until both are supported here
+    # and in the browser viewer.
     source = pixels.functional_group(ds, frame, "FrameVOILUTSequence") or ds
     centers = _numbers(source.get("WindowCenter"))
     widths = _numbers(source.get("WindowWidth"))

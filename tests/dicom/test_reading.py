@@ -208,6 +208,10 @@ class TestRefusals:
         ):
             read(data)
 
+    def test_a_dicomdir_is_an_index_not_an_image(self) -> None:
+        with pytest.raises(InvalidDicomError, match="a DICOMDIR"):
+            read(_path("DICOMDIR"))
+
     def test_pixel_data_without_rows_is_refused(self, make_file: MakeFile) -> None:
         data = make_file(np.zeros((2, 2), np.uint16), Rows=None)
 
