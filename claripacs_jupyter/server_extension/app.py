@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp, ExtensionAppJinjaMixin
-from traitlets import Integer, Unicode, default, validate
+from traitlets import Integer, TraitError, Unicode, default, validate
 
 from .. import paths
-from .caching import ImageInfoCache
+from ..store import open_store
 from .handlers import (
     HANDLERS,
-    INFO_CACHE_SETTING,
     MAX_UPLOAD_FILES_SETTING,
     MAX_UPLOAD_SETTING,
     STORE_SETTING,
@@ -73,19 +72,16 @@ class ClaripacsApp(ExtensionAppJinjaMixin, ExtensionApp):
         value = int(proposal["value"])
         if value <= 0:
             name = proposal["trait"].name
-            raise ValueError(f"ClaripacsApp.{name} must be positive, not {value}")
+            raise TraitError(f"ClaripacsApp.{name} must be positive, not {value}")
         return value
 
     def initialize_settings(self) -> None:
-        """Open the store and put it, with the upload limit, in the web app settings."""
-        from ..store import open_store
-
+        """Open the store; put it and the upload limits in the web app settings."""
         folder = paths.data_dir(self.data_dir or None)
         store = open_store(folder)
         self.settings[STORE_SETTING] = store
         self.settings[MAX_UPLOAD_SETTING] = self.max_upload_bytes
         self.settings[MAX_UPLOAD_FILES_SETTING] = self.max_upload_files
-        self.settings[INFO_CACHE_SETTING] = ImageInfoCache()
         self.log.info("claripacs: case store opened at %s", store.path)
 
     def initialize_handlers(self) -> None:
@@ -95,6 +91,5 @@ class ClaripacsApp(ExtensionAppJinjaMixin, ExtensionApp):
     async def stop_extension(self) -> None:
         """Release the store's index connections when the server stops."""
         store = self.settings.get(STORE_SETTING)
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
+        if store is not None:
+            store.close()

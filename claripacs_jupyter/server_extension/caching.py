@@ -1,16 +1,10 @@
-"""What the server caches: entity tags of frames and the image info of instances."""
+"""HTTP caching of frames: entity tags and the Cache-Control of immutable URLs."""
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-
-if TYPE_CHECKING:
-    from ..store import Store
 
 #: ``Cache-Control`` of responses whose URL always names the same bytes.
 IMMUTABLE = "private, max-age=31536000, immutable"
@@ -41,43 +35,3 @@ def frame_etag(kind: str, sop_uid: str, frame: int, *variant: object) -> str:
     parts = [__version__, kind, sop_uid, str(frame), *(repr(v) for v in variant)]
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
     return f'"{digest}"'
-
-
-class ImageInfoCache:
-    """A bounded, thread-safe cache of ``image_info`` per stored file.
-
-    Working out an instance's image info reads its pixels (the value range), so
-    a case of a few hundred slices costs seconds; the files under a UID do not
-    change, so the answer is kept, keyed by the file's path, size and mtime.
-    """
-
-    def __init__(self, maxsize: int = 8192) -> None:
-        self.maxsize = maxsize
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, int, int], dict[str, Any]] = OrderedDict()
-
-    def get(self, store: Store, accession: str, sop_uid: str) -> dict[str, Any]:
-        """Return the image info of one instance, reading the file on a miss.
-
-        Raises
-        ------
-        claripacs_jupyter.errors.NotFoundError
-            The case or the instance is not in the store.
-        """
-        from ..dicom import image_info
-
-        path = store.instance_path(accession, sop_uid)
-        stat = path.stat()
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-
-        info = image_info(store.dataset(accession, sop_uid))
-
-        with self._lock:
-            self._items[key] = info
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-        return info

@@ -10,6 +10,7 @@ zipping run in the executor, never on the event loop.
 from __future__ import annotations
 
 import functools
+import getpass
 import math
 import os
 import tempfile
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.extension.handler import (
     ExtensionHandlerJinjaMixin,
@@ -30,7 +32,7 @@ from tornado.ioloop import IOLoop
 
 from ..dicom import Window, default_window, raw_frame, to_png
 from ..errors import ClaripacsError, InvalidInputError, NotFoundError
-from .caching import IMMUTABLE, ImageInfoCache, frame_etag
+from .caching import IMMUTABLE, frame_etag
 
 if TYPE_CHECKING:
     from ..store import Case, Instance, Store
@@ -44,7 +46,9 @@ AUTH_RESOURCE = "claripacs"
 STORE_SETTING = "claripacs_store"
 MAX_UPLOAD_SETTING = "claripacs_max_upload_bytes"
 MAX_UPLOAD_FILES_SETTING = "claripacs_max_upload_files"
-INFO_CACHE_SETTING = "claripacs_image_info_cache"
+
+#: Identity providers whose users stand for a shared login, not for a person.
+_SHARED_LOGIN_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 
 #: Files are sent in pieces of this size, so that a large one never sits in memory.
 CHUNK_BYTES = 1024 * 1024
@@ -181,14 +185,18 @@ def _case_summary(case: Case) -> dict[str, Any]:
     return data
 
 
-def _case_detail(store: Store, cache: ImageInfoCache, accession: str) -> dict[str, Any]:
-    """The case with series and instances, each instance with its image info."""
+def _case_detail(store: Store, accession: str) -> dict[str, Any]:
+    """The case with series and instances, each instance with its image info.
+
+    The store keeps each instance's image info in its index after the first
+    time, so only a case's first detail reads its pixels.
+    """
     case = store.case(accession)
     data = case.to_dict()
     for series_data, series in zip(data["series"], case.series, strict=True):
         pairs = zip(series_data["instances"], series.instances, strict=True)
         for instance_data, instance in pairs:
-            instance_data["image"] = cache.get(store, accession, instance.uid)
+            instance_data["image"] = store.image_info(accession, instance.uid)
     return data
 
 
@@ -265,8 +273,7 @@ class CaseHandler(ClaripacsAPIHandler):
     @authorized
     async def get(self, accession: str) -> None:
         """Return the case with its series, instances and image info."""
-        cache = self.settings[INFO_CACHE_SETTING]
-        detail = await self.blocking(_case_detail, self.store, cache, accession)
+        detail = await self.blocking(_case_detail, self.store, accession)
         self.finish(json_encode(detail))
 
     @web.authenticated
@@ -327,6 +334,21 @@ class UploadHandler(ClaripacsAPIHandler):
         """The largest body accepted."""
         return int(self.settings[MAX_UPLOAD_SETTING])
 
+    def owner(self) -> str | None:
+        """The owner of the cases an upload makes.
+
+        With jupyter_server's own token or password login every browser gets a
+        random anonymous user, so the account that runs the server owns them,
+        as with the ``claripacs`` command. A provider that names its users
+        (JupyterHub's) gives the user's name.
+        """
+        if type(self.identity_provider) in _SHARED_LOGIN_PROVIDERS:
+            try:
+                return getpass.getuser()
+            except (KeyError, OSError):
+                return None
+        return getattr(self.current_user, "username", None)
+
     def data_received(self, chunk: bytes) -> None:
         """Keep the body's pieces until it is complete."""
         self._received += len(chunk)
@@ -354,9 +376,8 @@ class UploadHandler(ClaripacsAPIHandler):
         )
         del body
 
-        owner = getattr(self.current_user, "username", None)
         report = await self.blocking(
-            self.store.ingest, sources, folder=folder, owner=owner
+            self.store.ingest, sources, folder=folder, owner=self.owner()
         )
         self.log.info(
             "claripacs: upload of %d file(s): %d stored, %d duplicate, %d skipped",
