@@ -13,13 +13,16 @@ import copy
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from pydicom import Dataset, Sequence
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileMetaDataset
+from pydicom.filewriter import correct_ambiguous_vr_element
 from pydicom.tag import BaseTag
 from pydicom.uid import (
+    UID,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
@@ -135,12 +138,13 @@ def anonymize_teaching(
 
     reasons = review_reasons(ds)
     original_accession = _original_accession(ds)
-    out = _Cleaner(bytes(key), accession).clean(ds, TEACHING)
+    syntax = _transfer_syntax(ds)
+    out = _Cleaner(bytes(key), accession, _encoding(ds, syntax)).clean(ds, TEACHING)
     _fill_identity(out, ds, bytes(key))
 
     for tag, vr, value in _added_elements(reasons):
         out[tag] = text_element(tag, vr, value, out)
-    out.file_meta = _file_meta(ds, out)
+    out.file_meta = _file_meta(out, syntax)
     out.preamble = _PREAMBLE
 
     if logger.isEnabledFor(logging.DEBUG):
@@ -168,15 +172,23 @@ def _added_elements(reasons: list[str]) -> list[tuple[int, str, str]]:
 class _Cleaner:
     """Applies a profile to a dataset and, recursively, to kept sequences."""
 
-    def __init__(self, key: bytes, accession: str) -> None:
+    def __init__(
+        self, key: bytes, accession: str, encoding: tuple[bool, bool] | None
+    ) -> None:
         self.key = key
         self.accession = accession
+        # (implicit VR, little endian) of the output, or None for a dataset
+        # built in memory, which pydicom encodes as a whole when writing.
+        self.encoding = encoding
         self._required: dict[int, tuple[Rule, ...]] = {}
 
     def clean(self, src: Dataset, profile: Profile) -> Dataset:
         """Return a new dataset holding what `profile` keeps of `src`."""
         out = Dataset()
-        out.set_original_encoding(*src.original_encoding, src.original_character_set)
+        # Every raw element copied below is in the output's encoding, so the
+        # writer can copy them as they are.
+        implicit, little = self.encoding or (None, None)
+        out.set_original_encoding(implicit, little, src.original_character_set)
         out._parent_encoding = src._parent_encoding
         out.is_undefined_length_sequence_item = src.is_undefined_length_sequence_item
         elements = out._dict
@@ -228,7 +240,7 @@ class _Cleaner:
         """The output element for a non-sequence rule, or None to drop it."""
         action = rule.action
         if action is Action.KEEP:
-            return _copy(src, tag, elem)
+            return self._copy(src, tag, elem)
         if action is Action.EMPTY:
             return _empty(tag, out)
         if action is Action.ACCESSION:
@@ -248,6 +260,33 @@ class _Cleaner:
             sex = values[0].upper() if len(values) == 1 else ""
             return text_element(tag, "CS", sex if sex in _SEXES else "", out)
         raise AssertionError(f"unhandled action {action}")  # pragma: no cover
+
+    def _copy(
+        self, src: Dataset, tag: BaseTag, elem: DataElement | RawDataElement
+    ) -> DataElement | RawDataElement | None:
+        """The element as read, undecoded when its encoding allows."""
+        if isinstance(elem, RawDataElement):
+            if elem.value is None:
+                elem = src[tag]  # deferred: read it now; an I/O error propagates
+            elif elem.VR != "UN" and (
+                (elem.is_implicit_VR, elem.is_little_endian) == self.encoding
+            ):
+                return elem
+            else:
+                # Another encoding than the output's (pydicom reads some files
+                # in an encoding their transfer syntax does not name), or an
+                # explicit UN for a standard tag: decode it, so that the writer
+                # encodes it afresh with its real VR.
+                try:
+                    elem = src[tag]
+                except Exception:
+                    return None
+        if elem.VR == "UN" and tag != _PIXEL_DATA:
+            return None  # a standard element whose value could not be decoded
+        elem = copy.copy(elem)
+        if " or " in elem.VR and self.encoding is not None:
+            elem = correct_ambiguous_vr_element(elem, src, self.encoding[1])
+        return elem
 
     def _sequence(self, src: Dataset, rule: Rule) -> DataElement | None:
         """The cleaned sequence for a SEQUENCE rule, or None to drop it."""
@@ -276,27 +315,6 @@ class _Cleaner:
         seq = DataElement(rule.tag, "SQ", Sequence(items))
         seq.is_undefined_length = elem.is_undefined_length
         return seq
-
-
-def _copy(
-    src: Dataset, tag: BaseTag, elem: DataElement | RawDataElement
-) -> DataElement | RawDataElement | None:
-    """The element as read, undecoded when possible; deferred values are read."""
-    if isinstance(elem, RawDataElement):
-        if elem.value is None:
-            elem = src[tag]  # deferred: read it now; an I/O error propagates
-        elif elem.VR == "UN":
-            # An explicit UN for a standard tag: let pydicom give it its real
-            # VR, so that the output does not carry the UN on.
-            try:
-                elem = src[tag]
-            except Exception:
-                return None
-        else:
-            return elem
-    if elem.VR == "UN" and tag != _PIXEL_DATA:
-        return None  # a standard element whose value could not be decoded
-    return copy.copy(elem)
 
 
 def _empty(tag: int, like: Dataset) -> DataElement | RawDataElement:
@@ -335,13 +353,13 @@ def _fill_identity(out: Dataset, src: Dataset, key: bytes) -> None:
             )
 
 
-def _file_meta(src: Dataset, out: Dataset) -> FileMetaDataset:
+def _file_meta(out: Dataset, syntax: str) -> FileMetaDataset:
     """The rebuilt (0002,eeee) group: only what PS3.10 7.1 asks for."""
     meta = FileMetaDataset()
     for tag, vr, value in (
         (0x00020002, "UI", text_value(out, _SOP_CLASS)),
         (0x00020003, "UI", text_value(out, _SOP_INSTANCE)),
-        (0x00020010, "UI", _transfer_syntax(src)),
+        (0x00020010, "UI", syntax),
         (0x00020012, "UI", IMPLEMENTATION_CLASS_UID),
         (0x00020013, "SH", IMPLEMENTATION_VERSION_NAME),
     ):
@@ -380,6 +398,17 @@ def _transfer_syntax(src: Dataset) -> str:
     if little is False:
         return str(ExplicitVRBigEndian)
     return str(ExplicitVRLittleEndian)
+
+
+def _encoding(src: Dataset, syntax: str) -> tuple[bool, bool] | None:
+    """(implicit VR, little endian) to write `src` in, None if built in memory."""
+    if None in src.original_encoding:
+        return None
+    uid = UID(syntax)
+    if uid.is_transfer_syntax and not uid.is_private:
+        return uid.is_implicit_VR, uid.is_little_endian
+    # A private transfer syntax: pydicom writes it in the encoding it was read in.
+    return cast(tuple[bool, bool], src.original_encoding)
 
 
 def _original_accession(ds: Dataset) -> str | None:

@@ -776,3 +776,42 @@ def test_dataset_from_the_claripacs_reader_anonymizes_cleanly(planted_file):
     result.dataset.save_as(buffer, enforce_file_format=True)
     assert_absent(buffer.getvalue(), *PLANTED.values(), *PLANTED_UIDS.values())
     assert from_bytes(buffer.getvalue()).PixelData == source.PixelData
+
+
+@pytest.mark.parametrize(
+    ("charset", "description"),
+    [
+        ("ISO_IR 192", "Грудная клетка, 造影"),
+        ("ISO_IR 144", "Грудная клетка"),
+        (["", "ISO 2022 IR 87"], "胸部造影"),
+    ],
+)
+def test_specific_character_set_is_kept_and_text_round_trips(charset, description):
+    ds = real_file("CT_small.dcm")
+    ds.SpecificCharacterSet = charset
+    ds.SeriesDescription = description
+
+    _, data = anonymized_bytes(to_bytes(ds))
+
+    written = from_bytes(data)
+    assert written.SpecificCharacterSet == charset
+    assert written.SeriesDescription == description
+
+
+def test_file_encoded_otherwise_than_its_transfer_syntax_is_rewritten_consistently():
+    # SC_rgb_jpeg.dcm names JPEG Baseline (explicit VR) but holds implicit VR
+    # elements; plain pydicom read+save fails on it.
+    data_in = Path(pydicom.data.get_testdata_file("SC_rgb_jpeg.dcm")).read_bytes()
+    with pytest.warns(UserWarning, match="implicit VR"):
+        source = from_bytes(data_in)
+
+    result = anonymize_teaching(source, key=KEY, accession=ACCESSION)
+    buffer = BytesIO()
+    result.dataset.save_as(buffer, enforce_file_format=True)
+
+    written = from_bytes(buffer.getvalue())
+    assert written.file_meta.TransferSyntaxUID == source.file_meta.TransferSyntaxUID
+    assert written.original_encoding == (False, True)
+    assert written.ImageType == ["DERIVED", "SECONDARY", "OTHER"]
+    assert written.PixelData == source.PixelData
+    assert np.array_equal(written.pixel_array, source.pixel_array)
