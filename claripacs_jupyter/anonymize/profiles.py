@@ -13,6 +13,11 @@ elements kept present and empty).
 
 A sequence entry names the profile its items are cleaned with, so the same
 whitelist runs recursively inside kept sequences.
+
+Dates and times go everywhere, even where an IOD makes one Type 1 (the
+Enhanced CT and MR images' (0008,0023) *ContentDate*): a date is an
+identifier, and receiving archives store such files regardless. The Type 2
+dates of the General Study module stay present and empty.
 """
 
 from __future__ import annotations
