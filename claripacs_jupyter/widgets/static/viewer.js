@@ -250,7 +250,8 @@ export function createViewer(element, source, options = {}) {
   const overlayImage = el("div", { class: "cpv-overlay cpv-overlay-image" });
   const overlayWindow = el("div", { class: "cpv-overlay cpv-overlay-window" });
   const status = el("div", { class: "cpv-status", role: "status" });
-  const stage = el("div", { class: "cpv-stage" }, [
+  // right-drag is window/level: JupyterLab must not open its context menu here
+  const stage = el("div", { class: "cpv-stage", "data-jp-suppress-context-menu": "" }, [
     canvas,
     overlayImage,
     overlayWindow,
