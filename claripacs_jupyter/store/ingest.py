@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import warnings
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,14 +24,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..anonymize import anonymize_teaching, remap_uid, review_reasons
 from ..dicom import ReadLimits, image_info, read
 from ..errors import ClaripacsError, InvalidDicomError, InvalidInputError, StoreError
 from .accession import new_accession
 from .journal import Journal, prune_empty_folders
-from .layout import atomic_write, instance_path
+from .layout import atomic_write, instance_path, sync_files
 from .ordering import position_along_normal
 from .report import Outcome
 from .schema import cases, instances, series
@@ -45,6 +48,16 @@ logger = logging.getLogger(__name__)
 ORIGINAL_ACCESSION = "Original accession: {}"
 
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+
+# Threads that write files, and how many encoded files may wait for them.
+_WRITERS = 2
+_IN_FLIGHT = 8
+
+_STORED_CASE_OF = (
+    select(series.c.accession)
+    .join(instances, instances.c.series_uid == series.c.uid)
+    .where(instances.c.sop_uid == bindparam("sop_uid"))
+)
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
@@ -62,21 +75,44 @@ class _PendingCase:
     review_reasons: list[str] = field(default_factory=list)
     stored: int = 0
 
-    def absorb(self, ds: Dataset, original: str | None, reasons: list[str]) -> None:
+    def absorb(self, item: _Written) -> None:
         """Take what a newly stored instance adds to the case."""
         if self.new and not self.description:
-            self.description = _text(ds, "StudyDescription")
-        modality = _text(ds, "Modality")
+            self.description = item.study_description
+        modality = item.series_row["modality"]
         if modality and modality not in self.modalities:
             self.modalities = sorted([*self.modalities, modality])
-        if original:
-            line = ORIGINAL_ACCESSION.format(original)
+        if item.original_accession:
+            line = ORIGINAL_ACCESSION.format(item.original_accession)
             if line not in self.notes.splitlines():
                 self.notes = f"{self.notes}\n{line}" if self.notes else line
-        for reason in reasons:
+        for reason in item.review_reasons:
             if reason not in self.review_reasons:
                 self.review_reasons.append(reason)
         self.stored += 1
+
+
+@dataclass
+class _Written:
+    """An instance this batch is writing: its outcome, the write, its rows."""
+
+    outcome: Outcome
+    case: _PendingCase
+    final: Path
+    write: Future[int]
+    series_row: dict[str, Any]
+    instance_row: dict[str, Any]
+    study_description: str
+    original_accession: str | None
+    review_reasons: list[str]
+
+
+@dataclass
+class _Repeat:
+    """An instance seen a second time in this batch."""
+
+    outcome: Outcome
+    first: _Written
 
 
 class Batch:
@@ -85,6 +121,11 @@ class Batch:
     Call :meth:`add` for each input, then :meth:`commit`; if anything escapes
     before the commit, call :meth:`abandon` to remove the files written.
     The caller holds the store's write lock throughout.
+
+    Reading and anonymizing happen in the calling thread; writing, fsync and
+    rename in a small pool of threads, so the disk works while the next file
+    is parsed. The outcomes :meth:`add` returns are final once :meth:`commit`
+    returns (a write that fails turns its "stored" into "skipped").
     """
 
     def __init__(self, store: Store, *, folder: str, owner: str | None) -> None:
@@ -97,16 +138,17 @@ class Batch:
         self._owner = owner
         self._journal = Journal(store.path)
         self._conn = store._engine.connect()
+        self._pool = ThreadPoolExecutor(_WRITERS, thread_name_prefix="claripacs-write")
+        self._slots = threading.BoundedSemaphore(_IN_FLIGHT)
         self._cases: dict[str, _PendingCase] = {}
         self._series_case: dict[str, str] = {}
-        self._series_rows: dict[str, dict[str, Any]] = {}
-        self._instance_rows: list[dict[str, Any]] = []
-        self._seen: dict[str, str] = {}
-        self._written: list[Path] = []
+        self._written: list[_Written] = []
+        self._repeats: list[_Repeat] = []
+        self._seen: dict[str, _Written] = {}
         self._now = datetime.now(UTC)
 
     def add(self, unit: Unit) -> Outcome:
-        """Read, anonymize and write one input; return its outcome."""
+        """Read, anonymize and start writing one input; return its outcome."""
         try:
             source = unit.load()
             dataset = read(source, limits=self._limits)
@@ -114,44 +156,47 @@ class Batch:
         except ClaripacsError as exc:
             return Outcome(unit.name, "skipped", str(exc))
         except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            return Outcome(unit.name, "skipped", f"could not be written ({reason})")
+            return Outcome(unit.name, "skipped", _write_failure(exc))
         except Exception as exc:
-            # Not a known kind of bad input: log it for a bug report (no values
-            # from the file are logged) and carry on with the rest of the batch.
-            logger.error(
-                "ingest failed on one input: %s",
-                type(exc).__name__,
-                exc_info=logger.isEnabledFor(logging.DEBUG),
-            )
-            return Outcome(
-                unit.name,
-                "skipped",
-                f"could not be stored (unexpected {type(exc).__name__}; the log "
-                "has details with debug logging on)",
-            )
+            return Outcome(unit.name, "skipped", _unexpected(exc))
 
     def commit(self) -> None:
-        """Insert the batch's index rows in one transaction, then drop the journal."""
+        """Settle the writes, insert the index rows in one transaction, end."""
         self._conn.close()
+        self._pool.shutdown(wait=True)
+        settled = [item for item in self._written if _settle(item)]
+        for repeat in self._repeats:
+            if repeat.first.outcome.status == "skipped":
+                repeat.outcome.status = "skipped"
+                repeat.outcome.reason = "its first copy in this batch was not stored"
+                repeat.outcome.accession = repeat.outcome.sop_uid = None
+
+        series_rows: dict[str, dict[str, Any]] = {}
+        for item in settled:
+            item.case.absorb(item)
+            series_rows.setdefault(item.series_row["uid"], item.series_row)
         touched = [case for case in self._cases.values() if case.stored]
         if touched:
+            # Files, their names and the journal are on disk before the rows.
             self._journal.sync()
+            sync_files(item.final for item in settled)
             with self._store._engine.begin() as conn:
-                self._write_rows(conn, touched)
+                self._write_rows(conn, touched, series_rows, settled)
         self._journal.finish()
         logger.info(
             "ingest committed: %d instance(s) in %d case(s)",
-            len(self._instance_rows),
+            len(settled),
             len(touched),
         )
 
     def abandon(self) -> None:
         """Remove the files this batch wrote; the index never named them."""
         self._conn.close()
-        for path in self._written:
+        self._pool.shutdown(wait=True)
+        finals = [item.final for item in self._written]
+        for path in finals:
             path.unlink(missing_ok=True)
-        prune_empty_folders(self._root, self._written)
+        prune_empty_folders(self._root, finals)
         self._journal.finish()
 
     def _add(self, name: str, source: Path | bytes | BinaryIO, ds: Dataset) -> Outcome:
@@ -162,7 +207,12 @@ class Batch:
             study_uid = remap_uid(study_uid, self._key)
             sop_uid = remap_uid(sop_uid, self._key)
 
-        known = self._seen.get(sop_uid) or self._stored_case_of(sop_uid)
+        first = self._seen.get(sop_uid)
+        if first is not None:
+            outcome = Outcome(name, "duplicate", None, first.case.accession, sop_uid)
+            self._repeats.append(_Repeat(outcome, first))
+            return outcome
+        known = self._stored_case_of(sop_uid)
         if known:
             return Outcome(name, "duplicate", None, known, sop_uid)
 
@@ -192,40 +242,66 @@ class Batch:
                 "its (0020,000E) SeriesInstanceUID already belongs to case "
                 f"{owner_of_series}, which is another study"
             )
+        self._series_case[series_uid] = case.accession
         info, complete = _header_info(out)
         relative = instance_path(study_uid, series_uid, sop_uid)
+        row = _instance_row(out, info, sop_uid, series_uid, relative, self._now)
+        row["info_complete"] = complete
+
+        # The file is written by the pool. The journal names it first, so a
+        # crash of the process rolls it back.
+        if self._teaching or getattr(ds, "preamble", None) is None:
+            payload: Dataset | Path | bytes | BinaryIO = out
+        else:
+            payload = source
         final = self._root / relative
-
-        # The journal names the file before it exists, so a crash rolls it back.
         self._journal.record(relative)
-        verbatim = not self._teaching and getattr(ds, "preamble", None) is not None
-        size = atomic_write(final, self._journal.batch, _writer(out, source, verbatim))
-        self._written.append(final)
-
-        case.absorb(out, original, reasons)
-        self._seen[sop_uid] = case.accession
-        if series_uid not in self._series_case:
-            self._series_case[series_uid] = case.accession
-            self._series_rows[series_uid] = {
+        outcome = Outcome(name, "stored", None, case.accession, sop_uid)
+        item = _Written(
+            outcome=outcome,
+            case=case,
+            final=final,
+            write=self._submit(final, payload, row),
+            series_row={
                 "uid": series_uid,
                 "accession": case.accession,
                 "number": _int(out, "SeriesNumber"),
                 "description": _text(out, "SeriesDescription"),
                 "modality": _text(out, "Modality"),
-            }
-        self._instance_rows.append(
-            _instance_row(out, info, sop_uid, series_uid, relative, size, self._now)
-            | {"info_complete": complete}
+            },
+            instance_row=row,
+            study_description=_text(out, "StudyDescription"),
+            original_accession=original,
+            review_reasons=reasons,
         )
-        return Outcome(name, "stored", None, case.accession, sop_uid)
+        self._written.append(item)
+        self._seen[sop_uid] = item
+        return outcome
+
+    def _submit(
+        self,
+        final: Path,
+        payload: Dataset | Path | bytes | BinaryIO,
+        row: dict[str, Any],
+    ) -> Future[int]:
+        # At most _IN_FLIGHT datasets wait in memory for the disk.
+        self._slots.acquire()
+
+        def write() -> int:
+            try:
+                writer = _copier(payload)
+                size = atomic_write(final, self._journal.batch, writer, sync=False)
+                row["size"] = size
+                return size
+            finally:
+                self._slots.release()
+
+        return self._pool.submit(write)
 
     def _stored_case_of(self, sop_uid: str) -> str | None:
-        query = (
-            select(series.c.accession)
-            .join(instances, instances.c.series_uid == series.c.uid)
-            .where(instances.c.sop_uid == sop_uid)
-        )
-        return self._conn.execute(query).scalar_one_or_none()
+        return self._conn.execute(
+            _STORED_CASE_OF, {"sop_uid": sop_uid}
+        ).scalar_one_or_none()
 
     def _case_of_series(self, series_uid: str) -> str | None:
         if series_uid not in self._series_case:
@@ -269,7 +345,13 @@ class Batch:
         query = select(cases.c.accession).where(cases.c.accession == accession)
         return self._conn.execute(query).first() is not None
 
-    def _write_rows(self, conn: Any, touched: list[_PendingCase]) -> None:
+    def _write_rows(
+        self,
+        conn: Connection,
+        touched: list[_PendingCase],
+        series_rows: dict[str, dict[str, Any]],
+        settled: list[_Written],
+    ) -> None:
         for case in touched:
             values = {
                 "modalities": case.modalities,
@@ -296,9 +378,48 @@ class Batch:
                     .where(cases.c.accession == case.accession)
                     .values(**values)
                 )
-        if self._series_rows:
-            conn.execute(insert(series), list(self._series_rows.values()))
-        conn.execute(insert(instances), self._instance_rows)
+        known = set(
+            conn.execute(
+                select(series.c.uid).where(series.c.uid.in_(list(series_rows)))
+            ).scalars()
+        )
+        new_series = [row for uid, row in series_rows.items() if uid not in known]
+        if new_series:
+            conn.execute(insert(series), new_series)
+        conn.execute(insert(instances), [item.instance_row for item in settled])
+
+
+def _settle(item: _Written) -> bool:
+    """Wait for an instance's write; on failure turn its outcome into a skip."""
+    try:
+        item.write.result()
+        return True
+    except OSError as exc:
+        reason = _write_failure(exc)
+    except Exception as exc:
+        reason = _unexpected(exc)
+    item.outcome.status = "skipped"
+    item.outcome.reason = reason
+    item.outcome.accession = item.outcome.sop_uid = None
+    return False
+
+
+def _write_failure(exc: OSError) -> str:
+    return f"could not be written ({exc.strerror or type(exc).__name__})"
+
+
+def _unexpected(exc: Exception) -> str:
+    # Not a known kind of bad input: log it for a bug report (no values from the
+    # file are logged) and carry on with the rest of the batch.
+    logger.error(
+        "ingest failed on one input: %s",
+        type(exc).__name__,
+        exc_info=logger.isEnabledFor(logging.DEBUG),
+    )
+    return (
+        f"could not be stored (unexpected {type(exc).__name__}; the log has "
+        "details with debug logging on)"
+    )
 
 
 def _check_storable(ds: Dataset) -> None:
@@ -317,11 +438,12 @@ def _check_storable(ds: Dataset) -> None:
 
 
 def _header_info(ds: Dataset) -> tuple[dict[str, Any], bool]:
-    """image_info of `ds`, and whether it is complete."""
-    # TODO: header only (image_info(ds, decode=False), requested from dicom/),
-    # leaving the pixel statistics to Store.image_info: decoding here costs
-    # ingest 4 ms per uncompressed CT slice and 30 ms per JPEG 2000 one.
-    return image_info(ds), True
+    """image_info of `ds` from its header alone, and whether it is complete."""
+    # Decoding here would cost ingest 4 ms per uncompressed CT slice and 30 ms
+    # per JPEG 2000 one; grey images get their pixel statistics on first view
+    # (Store.image_info). Colour images need none.
+    info = image_info(ds, decode=False)
+    return info, info.get("kind") == "rgb"
 
 
 def _instance_row(
@@ -330,7 +452,6 @@ def _instance_row(
     sop_uid: str,
     series_uid: str,
     relative: str,
-    size: int,
     now: datetime,
 ) -> dict[str, Any]:
     number = info.get("instance_number")
@@ -347,26 +468,31 @@ def _instance_row(
         "position": position_along_normal(
             info.get("position"), info.get("orientation")
         ),
-        "size": size,
+        "size": 0,  # set once the file is written
         "image_info": info,
         "added": now,
     }
 
 
-def _writer(ds: Dataset, source: Path | bytes | BinaryIO, verbatim: bool) -> Any:
-    def write(handle: BinaryIO) -> None:
-        if not verbatim:
-            pydicom.dcmwrite(handle, ds, enforce_file_format=True)
-        elif isinstance(source, bytes):
-            handle.write(source)
-        elif isinstance(source, Path):
-            with open(source, "rb") as original:
+def _copier(
+    payload: Dataset | Path | bytes | BinaryIO,
+) -> Callable[[BinaryIO], object]:
+    """A function that writes `payload` to a file: a dataset as a Part 10 file
+    (preamble, file meta, data set), or the bytes of a file as they are."""
+
+    def copy(handle: BinaryIO) -> None:
+        if isinstance(payload, Dataset):
+            pydicom.dcmwrite(handle, payload, enforce_file_format=True)
+        elif isinstance(payload, bytes):
+            handle.write(payload)
+        elif isinstance(payload, Path):
+            with open(payload, "rb") as original:
                 shutil.copyfileobj(original, handle, 1024**2)
         else:
-            source.seek(0)
-            shutil.copyfileobj(source, handle, 1024**2)
+            payload.seek(0)
+            shutil.copyfileobj(payload, handle, 1024**2)
 
-    return write
+    return copy
 
 
 def _uid(ds: Dataset, keyword: str) -> str:
