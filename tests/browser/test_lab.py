@@ -52,6 +52,10 @@ CANVAS_SIGNATURE = """
 }
 """
 
+SETTLED = ", ".join(
+    f".claripacs-viewer[data-state='{state}']" for state in ("ready", "error")
+)
+
 
 @dataclass
 class Lab:
@@ -61,6 +65,7 @@ class Lab:
     token: str
     root: Path
     accession: str
+    accessions: list[str]
 
 
 def _free_port() -> int:
@@ -86,8 +91,12 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on a store with one six-slice CT case; killed at teardown."""
+    """JupyterLab on a store with a six-slice CT case and the demo set.
+
+    The server and its kernels are killed at teardown.
+    """
     from claripacs_jupyter import open_store
+    from claripacs_jupyter.store.demo import import_demo
 
     base_dir = tmp_path_factory.mktemp("lab")
     data, root, home = base_dir / "store", base_dir / "root", base_dir / "home"
@@ -97,6 +106,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     report = store.ingest(write_ct_series(base_dir / "incoming", count=SLICES))
     assert report.stored == SLICES
     accession = report.accessions[0]
+    demo = import_demo(store)
+    assert demo.skipped == 0
     shutil.copy(QUICKSTART, root / QUICKSTART.name)
 
     port, token = _free_port(), secrets.token_hex(16)
@@ -136,7 +147,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     try:
         base = f"http://127.0.0.1:{port}/"
         _wait_until_up(f"{base}api/status?token={token}", process, log)
-        yield Lab(base, token, root, accession)
+        accessions = [case.accession for case in store.cases()]
+        yield Lab(base, token, root, accession, accessions)
     finally:
         # stop the server and the kernels it started (our own process group)
         try:
@@ -236,3 +248,19 @@ def test_case_page_scrolls_and_windows(lab: Lab, page: Page) -> None:
 
     assert "token=" not in page.url
     assert page.locator(".claripacs-viewer").get_attribute("data-total") == str(SLICES)
+
+
+def test_every_demo_case_shows_a_picture_on_its_page(lab: Lab, page: Page) -> None:
+    # MONOCHROME1, RGB, palette colour, cine and enhanced multi-frame, JPEG and
+    # JPEG 2000: each kind reaches the canvas through the same viewer
+    page.goto(f"{lab.base}lab?token={lab.token}")  # log in once
+    shown = {}
+
+    for accession in lab.accessions:
+        page.goto(f"{lab.base}claripacs/case/{accession}")
+        page.locator(SETTLED).wait_for(timeout=STEP_TIMEOUT_MS)
+        state = page.locator(".claripacs-viewer").get_attribute("data-state")
+        signature = _signature(page)
+        shown[accession] = (state, signature["lit"] > 0)
+
+    assert shown == {accession: ("ready", True) for accession in lab.accessions}
