@@ -8,6 +8,7 @@ and drives the viewer with the mouse.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -161,6 +162,30 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             pass
 
 
+ACTIVE_CELL = "window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+
+
+def _run_cell(page: Page, source: str) -> str:
+    """Add a code cell at the end of the notebook, run it, return its stdout."""
+    count = page.evaluate(
+        """(source) => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const notebook = panel.content;
+          notebook.activeCellIndex = notebook.widgets.length - 1;
+          window.jupyterapp.commands.execute("notebook:insert-cell-below");
+          notebook.activeCell.model.sharedModel.setSource(source);
+          window.jupyterapp.commands.execute("notebook:run-cell");
+          return notebook.widgets.length;
+        }""",
+        source,
+    )
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(count - 1)
+    cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(
+        timeout=STEP_TIMEOUT_MS
+    )
+    return "".join(cell.locator(".jp-OutputArea-output").all_inner_texts())
+
+
 def _signature(page: Page) -> dict:
     return page.evaluate(CANVAS_SIGNATURE)
 
@@ -235,6 +260,28 @@ def test_quickstart_viewer_in_jupyterlab_scrolls_and_windows(
         timeout=STEP_TIMEOUT_MS,
     )
     assert page.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
+    # keys go to the viewer, not to the notebook's shortcuts
+    active_before = page.evaluate(ACTIVE_CELL)
+    page.locator(".claripacs-viewer .cpv-stage").click()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function(
+        "document.querySelector('.cpv-overlay-image').textContent"
+        f" === 'Image 3 / {SLICES}'"
+    )
+    assert page.evaluate(ACTIVE_CELL) == active_before
+
+    # the traits follow the viewer, and setting them moves it
+    printed = _run_cell(page, "print(viewer.image_index, viewer.window_width > 0)")
+    assert printed.strip() == "2 True"
+    _run_cell(page, "viewer.image_index = 4; viewer.window_center = -600")
+    page.wait_for_function(
+        "document.querySelector('.cpv-overlay-image').textContent"
+        f" === 'Image 5 / {SLICES}'"
+    )
+    page.wait_for_function(
+        "document.querySelector('.cpv-overlay-window').textContent.endsWith('L -600')"
+    )
+
     exported = list(lab.root.rglob("*.png"))
     assert exported, "the quickstart's export cell wrote no PNG"
     errors = [e for e in page.console_errors if "claripacs" in e.lower()]  # type: ignore[attr-defined]

@@ -141,11 +141,18 @@ function render({ model, el }) {
     height: model.get("height") || undefined,
   });
 
-  // viewer -> traits, at most a few times a second while dragging
+  // viewer -> traits: the first change at once, then at most ten a second
+  // while dragging or scrolling fast, the last one always
   let timer = null;
   let pending = null;
-  function push() {
+  function cooled() {
     timer = null;
+    if (pending) {
+      push();
+      timer = setTimeout(cooled, 100);
+    }
+  }
+  function push() {
     if (!pending) return;
     const s = pending;
     pending = null;
@@ -166,7 +173,10 @@ function render({ model, el }) {
   }
   const unsubscribe = viewer.onChange((s) => {
     pending = s;
-    if (!timer) timer = setTimeout(push, 100);
+    if (!timer) {
+      push();
+      timer = setTimeout(cooled, 100);
+    }
   });
 
   // traits -> viewer
