@@ -405,7 +405,13 @@ def _settle(item: _Written) -> bool:
 
 
 def _write_failure(exc: OSError) -> str:
-    return f"could not be written ({exc.strerror or type(exc).__name__})"
+    # pydicom re-raises write errors with the tag in the message; the system's
+    # own words (e.g. "No space left on device") are on the original error.
+    cause: BaseException | None = exc
+    while cause is not None and not getattr(cause, "strerror", None):
+        cause = cause.__cause__
+    text = getattr(cause, "strerror", None) or type(exc).__name__
+    return f"could not be written ({text})"
 
 
 def _unexpected(exc: Exception) -> str:
