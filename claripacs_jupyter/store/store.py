@@ -354,7 +354,7 @@ class Store:
             rows = conn.execute(query).all()
         return sorted(((row[0], row[1]) for row in rows), key=lambda r: r[0].casefold())
 
-    def update_case(self, accession: str, **fields: Any) -> Case:
+    def update_case(self, accession: str, /, **fields: Any) -> Case:
         """Change a case's description, notes, folder or private flag.
 
         Raises
