@@ -48,9 +48,14 @@ def jp_server_cleanup() -> Iterator[None]:
     yield None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[playwright_sync.Browser]:
-    """One headless Chromium for the whole session."""
+    """A headless Chromium for the tests of one module.
+
+    Not for the whole session: Playwright's sync API keeps its event loop
+    running while it is started, and the tests that follow in other folders
+    need pytest-jupyter's loop.
+    """
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with playwright_sync.sync_playwright() as pw:
