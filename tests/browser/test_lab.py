@@ -323,3 +323,19 @@ def test_every_demo_case_shows_a_picture_on_its_page(lab: Lab, page: Page) -> No
         shown[accession] = (state, signature["lit"] > 0)
 
     assert shown == {accession: ("ready", True) for accession in lab.accessions}
+
+
+def test_case_page_opens_at_the_image_and_window_of_its_link(
+    lab: Lab, page: Page
+) -> None:
+    query = "image=4&window_level=-600&window_width=1500"
+
+    page.goto(f"{lab.base}claripacs/case/{lab.accession}?{query}&token={lab.token}")
+    page.wait_for_function(
+        "document.querySelector('.claripacs-viewer')?.dataset.drawnImage === '3'",
+        timeout=STEP_TIMEOUT_MS,
+    )
+
+    assert page.locator(".cpv-overlay-image").inner_text() == f"Image 4 / {SLICES}"
+    assert page.locator(".cpv-overlay-window").inner_text() == "W 1500  L -600"
+    assert page.url.endswith(f"?{query}")
