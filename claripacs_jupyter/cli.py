@@ -190,7 +190,12 @@ def _lab(args: argparse.Namespace, extra: list[str]) -> int:
             _summary(import_demo(store, progress=True), store, sys.stdout)
         path = store.path
     env = dict(os.environ, CLARIPACS_DATA=str(path))
-    command = [sys.executable, "-m", "jupyterlab", *extra]
+    options = list(extra)
+    if _is_root() and "--allow-root" not in options:
+        # Containers (and CI) run as root; JupyterLab refuses that unless told.
+        print("claripacs: running as root: passing --allow-root", file=sys.stderr)
+        options.append("--allow-root")
+    command = [sys.executable, "-m", "jupyterlab", *options]
     logger.info("starting JupyterLab on the store at %s", path)
     child = subprocess.Popen(command, env=env)
     # Ctrl-C belongs to JupyterLab (it asks before shutting down); wait for it.
@@ -249,6 +254,11 @@ def _print_cases(found: list[Case], as_json: bool, empty: str) -> None:
     for row in [header, *rows]:
         cells = [value.ljust(width) for value, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[5]]).rstrip())
+
+
+def _is_root() -> bool:
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and geteuid() == 0
 
 
 def _user() -> str | None:
