@@ -88,9 +88,15 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def harness_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def harness_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the harness is served from; tests may add files to it."""
+    return tmp_path_factory.mktemp("harness")
+
+
+@pytest.fixture(scope="session")
+def harness_url(harness_root: Path) -> Iterator[str]:
     """URL of the viewer harness: the static files and the harness page, served."""
-    root = tmp_path_factory.mktemp("harness")
+    root = harness_root
     for folder in (STATIC, HARNESS):
         for item in folder.iterdir():
             if item.is_file():

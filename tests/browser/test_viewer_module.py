@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page
+from pydicom.data import get_testdata_file
+
+from claripacs_jupyter.dicom import image_info, raw_frame, read, render
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +27,7 @@ def _window(value: float, center: float, width: float) -> int:
         return 0
     if value > center - 0.5 + (width - 1) / 2:
         return 255
-    return round(((value - (center - 0.5)) / (width - 1) + 0.5) * 255)
+    return math.floor((value - (center - 0.5)) * 255 / (width - 1) + 127.5 + 0.5)
 
 
 def _mount(page: Page, url: str, spec: dict, options: dict | None = None) -> dict:
@@ -341,3 +348,35 @@ def test_without_a_file_window_the_data_range_sets_the_window(
     assert state["window"] == {"center": (low + high + 1) / 2, "width": high - low + 1}
     assert _grey(page, 10, 50) == 0
     assert _grey(page, 50, 50) == 255
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CT_small.dcm",  # no window in the file: the data range
+        "693_UNCR.dcm",  # padding value -2000 shows black
+        "RG3_UNCR.dcm",  # MONOCHROME1, 10-bit
+        "MR_small.dcm",
+        "US1_UNCR.dcm",  # RGB
+        "OBXXXX1A.dcm",  # palette colour
+        "examples_overlay.dcm",  # several windows, the first one used
+    ],
+)
+def test_viewer_shows_exactly_what_dicom_render_makes(
+    page: Page, harness_url: str, harness_root: Path, name: str
+) -> None:
+    ds = read(get_testdata_file(name))
+    stem = name.removesuffix(".dcm")
+    (harness_root / f"{stem}.json").write_text(json.dumps(image_info(ds)))
+    (harness_root / f"{stem}.bin").write_bytes(raw_frame(ds, 0))
+    picture = render(ds, 0)
+    if picture.ndim == 2:
+        picture = np.repeat(picture[..., None], 3, axis=2)
+    (harness_root / f"{stem}.rgb").write_bytes(picture.tobytes())
+    page.goto(harness_url)
+    page.wait_for_function("window.harnessReady === true", timeout=30_000)
+
+    result = page.evaluate("(name) => window.compareWithRender(name)", stem)
+
+    assert result["samples"] == picture.size
+    assert result["differing"] == 0, result["first"]

@@ -63,7 +63,8 @@ export function linearWindow(x, center, width) {
   const high = center - 0.5 + (w - 1) / 2;
   if (x <= low) return 0;
   if (x > high) return 255;
-  return ((x - (center - 0.5)) / (w - 1) + 0.5) * 255;
+  // this form keeps exact halves exact, so rounding matches dicom.render
+  return ((x - (center - 0.5)) * 255) / (w - 1) + 127.5;
 }
 
 function rescaleOf(info, frame) {
@@ -952,6 +953,14 @@ export function createViewer(element, source, options = {}) {
       const x0 = (g.width - g.drawW) / 2 + state.pan.x * g.drawW;
       const y0 = (g.height - g.drawH) / 2 + state.pan.y * g.drawH;
       return { x: x0 + (column + 0.5) * g.sx, y: y0 + (row + 0.5) * g.sy };
+    },
+    /**
+     * The picture of the image on screen at its own size (rows x columns), with
+     * the window applied: an ImageData copy, or null before an image is shown.
+     */
+    snapshot() {
+      if (!drawn || !imageData) return null;
+      return new ImageData(new Uint8ClampedArray(imageData.data), imageData.width);
     },
     /** Number of images in the series (0 until the series is loaded). */
     get count() {

@@ -145,3 +145,42 @@ window.harness = {
   },
 };
 window.harnessReady = true;
+
+/**
+ * Show `name`.json (image_info) and `name`.bin (raw_frame) from the harness
+ * folder and compare the viewer's picture with `name`.rgb (the RGB bytes of
+ * claripacs_jupyter.dicom.render). Returns the number of differing samples and
+ * the first difference.
+ */
+window.compareWithRender = async (name) => {
+  const info = await (await fetch(`${name}.json`)).json();
+  const pixels = await (await fetch(`${name}.bin`)).arrayBuffer();
+  const expected = new Uint8Array(await (await fetch(`${name}.rgb`)).arrayBuffer());
+  const source = {
+    async info() {
+      return {
+        seriesUid: name,
+        modality: "",
+        instances: [{ uid: name, frames: 1, image: info }],
+      };
+    },
+    async frame() {
+      return { info, pixels };
+    },
+  };
+  if (window.viewer) window.viewer.destroy();
+  window.viewer = createViewer(host, source, {});
+  await window.viewer.ready;
+  const shown = window.viewer.snapshot().data;
+  let differing = 0;
+  let first = null;
+  for (let i = 0, j = 0; j < expected.length; i += 4, j += 3) {
+    for (let k = 0; k < 3; k++) {
+      if (shown[i + k] !== expected[j + k]) {
+        differing++;
+        if (!first) first = { pixel: j / 3, shown: shown[i + k], expected: expected[j + k] };
+      }
+    }
+  }
+  return { differing, first, samples: expected.length };
+};
