@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import traitlets
 from ipywidgets.widgets.widget import _remove_buffers
+from pydicom.data import get_testdata_file
 
 import claripacs_jupyter
 from claripacs_jupyter import NotFoundError
@@ -288,3 +290,23 @@ class TestSavedState:
         assert re.search(r"^\s*import[\s{*]", esm, re.MULTILINE) is None
         assert "import(" not in esm
         assert "claripacs-viewer" in viewer._css
+
+
+class TestMultiFrame:
+    def test_every_frame_of_an_enhanced_mr_is_an_image(
+        self, tmp_path: Path, wire: Wire
+    ) -> None:
+        store = claripacs_jupyter.open_store(tmp_path / "store")
+        report = store.ingest([Path(get_testdata_file("emri_small.dcm"))])
+        viewer = Viewer(report.accessions[0], store=store)
+        sop_uid = store.case(viewer.accession).series[0].instances[0].uid
+        ds = store.dataset(viewer.accession, sop_uid)
+
+        answers = _frames(wire, viewer, [0, 9])
+
+        assert viewer.count == 10
+        assert [c["index"] for c, _ in answers] == [0, 9]
+        assert answers[0][1][0] == raw_frame(ds, 0)
+        assert answers[1][1][0] == raw_frame(ds, 9)
+        assert answers[0][1][0] != answers[1][1][0]
+        assert all(len(b[0]) == 64 * 64 * 2 for _, b in answers)

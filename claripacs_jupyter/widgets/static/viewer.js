@@ -599,14 +599,14 @@ export function createViewer(element, source, options = {}) {
   }
 
   function lutFor(info, slope, intercept) {
-    const w = state.window;
-    const key = [info.dtype, slope, intercept, w.center, w.width, !!info.invert, info.padding]
-      .map(String)
-      .join("|");
+    const { center, width } = state.window;
+    const invert = !!info.invert;
+    const key = [info.dtype, slope, intercept, center, width, invert, info.padding].join("|");
     let lut = luts.get(key);
     if (!lut) {
       if (luts.size >= LUT_CACHE_SIZE) luts.delete(luts.keys().next().value);
-      lut = buildLut(info.dtype, slope, intercept, w.center, w.width, !!info.invert, paddingOf(info));
+      const padding = paddingOf(info);
+      lut = buildLut(info.dtype, slope, intercept, center, width, invert, padding);
       luts.set(key, lut);
     }
     return lut;
