@@ -74,6 +74,8 @@ class _PendingCase:
     notes: str = ""
     review_reasons: list[str] = field(default_factory=list)
     stored: int = 0
+    # When the batch met the study: cases of one import list in input order.
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def absorb(self, item: _Written) -> None:
         """Take what a newly stored instance adds to the case."""
@@ -368,7 +370,7 @@ class Batch:
                         description=case.description,
                         private=True,
                         owner=self._owner,
-                        created=self._now,
+                        created=case.created,
                         **values,
                     )
                 )
