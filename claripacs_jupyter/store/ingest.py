@@ -158,7 +158,9 @@ class Batch:
         except ClaripacsError as exc:
             return Outcome(unit.name, "skipped", str(exc))
         except OSError as exc:
-            return Outcome(unit.name, "skipped", _write_failure(exc))
+            # Writes fail in the pool (see _settle); here the input was unreadable.
+            reason = f"could not be read ({_system_reason(exc)})"
+            return Outcome(unit.name, "skipped", reason)
         except Exception as exc:
             return Outcome(unit.name, "skipped", _unexpected(exc))
 
@@ -407,13 +409,16 @@ def _settle(item: _Written) -> bool:
 
 
 def _write_failure(exc: OSError) -> str:
-    # pydicom re-raises write errors with the tag in the message; the system's
-    # own words (e.g. "No space left on device") are on the original error.
+    return f"could not be written ({_system_reason(exc)})"
+
+
+def _system_reason(exc: OSError) -> str:
+    # pydicom re-raises I/O errors with the tag in the message; the system's own
+    # words (e.g. "No space left on device") are on the original error.
     cause: BaseException | None = exc
     while cause is not None and not getattr(cause, "strerror", None):
         cause = cause.__cause__
-    text = getattr(cause, "strerror", None) or type(exc).__name__
-    return f"could not be written ({text})"
+    return getattr(cause, "strerror", None) or type(exc).__name__
 
 
 def _unexpected(exc: Exception) -> str:

@@ -100,8 +100,9 @@ def open_store(
     """
     root = data_dir(data)
     url = index_url or os.environ.get(INDEX_URL_ENV) or f"sqlite:///{root / INDEX_NAME}"
-    sqlite = make_url(url).get_backend_name() == "sqlite"
-    fresh = sqlite and not (root / INDEX_NAME).exists()
+    parsed = make_url(url)
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    fresh = database is not None and not Path(database).exists()
     if fresh and not create:
         raise StoreError(f"no store at {root}: import something first, or create it")
     try:

@@ -100,3 +100,17 @@ def test_the_data_folder_comes_from_the_environment(
 
     with open_store() as store:
         assert store.path == (tmp_path / "from-env").resolve()
+
+
+def test_the_index_can_live_at_another_database_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'elsewhere.sqlite'}"
+
+    with open_store(tmp_path / "files", index_url=url) as store:
+        accession = store.ingest([sample("CT_small.dcm")]).accessions[0]
+
+    assert (tmp_path / "elsewhere.sqlite").is_file()
+    assert not (tmp_path / "files" / "index.sqlite").exists()
+    with open_store(tmp_path / "files", index_url=url) as again:
+        assert again.case(accession).instance_count == 1
+    with open_store(tmp_path / "files", index_url=url, create=False) as existing:
+        assert existing.case(accession).accession == accession
