@@ -187,6 +187,25 @@ def _archive(
         return
     budget.left -= sum(info.file_size for info in members)
 
+    produced = 0
+    for item in _members(name, archive, members, settings, stack, budget, depth):
+        produced += 1
+        yield item
+    if not produced:
+        yield Outcome(
+            name, "skipped", "the ZIP archive holds only hidden or system files"
+        )
+
+
+def _members(
+    name: str,
+    archive: zipfile.ZipFile,
+    members: list[zipfile.ZipInfo],
+    settings: StoreSettings,
+    stack: ExitStack,
+    budget: _Budget,
+    depth: int,
+) -> Iterator[Unit | Outcome]:
     for info in members:
         member = f"{name}!{info.filename}"
         parts = re.split(r"[\\/]", info.filename)
@@ -203,8 +222,8 @@ def _archive(
             yield Outcome(
                 member, "skipped", "the ZIP member is encrypted; decrypt it first"
             )
-        elif _member_bomb(info, settings):
-            yield Outcome(member, "skipped", _member_bomb(info, settings))
+        elif bomb := _member_bomb(info, settings):
+            yield Outcome(member, "skipped", bomb)
         elif info.filename.lower().endswith(".zip"):
             yield from _nested(member, archive, info, settings, stack, budget, depth)
         else:

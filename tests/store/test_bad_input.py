@@ -125,6 +125,18 @@ class TestEachBadInput:
 
         assert report.outcomes[0].reason == "the ZIP archive is empty"
 
+    def test_a_zip_of_hidden_files_only_still_gets_an_outcome(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        archive = tmp_path / "mac.zip"
+        archive.write_bytes(zip_bytes({"__MACOSX/._a.dcm": b"x", ".DS_Store": b"y"}))
+
+        report = store.ingest([archive])
+
+        assert [(o.source, o.reason) for o in report.outcomes] == [
+            (str(archive), "the ZIP archive holds only hidden or system files")
+        ]
+
     def test_a_zip_bomb_is_refused_by_its_expansion_ratio(
         self, store: Store, tmp_path: Path
     ) -> None:
