@@ -59,6 +59,7 @@ setup(
         "openpyxl>=3.1",
         "tornado>=6.2",
         "SQLAlchemy>=2",
+        "Jinja2>=3.1",
         "Pillow>=10",
         "tqdm>=4.60",
         # The demo teaching set (`claripacs demo`) is made of its real files.
