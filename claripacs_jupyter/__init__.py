@@ -31,7 +31,7 @@ __all__ = [
 
 
 def open_store(data=None, **kwargs):
-    """Open the case store at `data` (see :func:`claripacs_jupyter.store.open_store`)."""
+    """Open the case store at `data`; see :func:`claripacs_jupyter.store.open_store`."""
     from .store import open_store as _open_store
 
     return _open_store(data, **kwargs)

@@ -1,4 +1,4 @@
-"""The exceptions that claripacs-jupyter raises, one base and a few a caller can act on."""
+"""The exceptions claripacs-jupyter raises: one base, a few a caller can act on."""
 
 
 class ClaripacsError(Exception):

@@ -1,4 +1,4 @@
-"""Where the embedded store lives: --data, then CLARIPACS_DATA, then the user data dir."""
+"""Where the embedded store lives: --data, CLARIPACS_DATA, else the data dir."""
 
 from __future__ import annotations
 
