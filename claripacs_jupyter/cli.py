@@ -64,6 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # tools do, without a second error when Python flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return FAILED
+    except OSError as exc:
+        # A path the user named cannot be read or written (a full disk, no
+        # permission): say which and why, without a traceback.
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"claripacs: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,8 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(args: argparse.Namespace) -> Store:
-    return open_store(args.data)
+def _open(args: argparse.Namespace, *, create: bool = True) -> Store:
+    # Commands that only read or remove never create a store: a mistyped
+    # --data should say so, not leave an empty store behind.
+    return open_store(args.data, create=create)
 
 
 def _import(args: argparse.Namespace, _extra: list[str]) -> int:
@@ -145,28 +153,28 @@ def _import(args: argparse.Namespace, _extra: list[str]) -> int:
 
 
 def _list(args: argparse.Namespace, _extra: list[str]) -> int:
-    with _open(args) as store:
+    with _open(args, create=False) as store:
         found = store.cases(args.folder)
     _print_cases(found, args.json, "The store has no cases yet.")
     return OK
 
 
 def _search(args: argparse.Namespace, _extra: list[str]) -> int:
-    with _open(args) as store:
+    with _open(args, create=False) as store:
         found = store.search(args.text)
     _print_cases(found, args.json, "No case matches.")
     return OK
 
 
 def _export(args: argparse.Namespace, _extra: list[str]) -> int:
-    with _open(args) as store:
+    with _open(args, create=False) as store:
         written = store.export(args.accession, args.format, args.out)
     print(written)
     return OK
 
 
 def _delete(args: argparse.Namespace, _extra: list[str]) -> int:
-    with _open(args) as store:
+    with _open(args, create=False) as store:
         case = store.case(args.accession)
         store.delete(case.accession)
     print(f"Deleted case {case.accession} ({case.instance_count} file(s)).")

@@ -169,6 +169,47 @@ class TestCases:
             assert store.cases() == []
 
 
+def test_reading_commands_do_not_create_a_store_at_a_mistyped_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo"
+
+    statuses = [
+        main(["list", "--data", str(missing)]),
+        main(["search", "chest", "--data", str(missing)]),
+        main(["delete", "ABCDEFGH", "--data", str(missing)]),
+    ]
+
+    assert statuses == [1, 1, 1]
+    assert capsys.readouterr().err.count(f"no store at {missing}") == 3
+    assert not missing.exists()
+
+
+def test_an_unwritable_export_target_is_one_error_line(
+    data: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["import", _sample("CT_small.dcm"), "--data", data])
+    accession = json.loads(_list_json(data, capsys))[0]["accession"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+
+    status = main(
+        ["export", accession, "--format", "zip", "--out", str(blocker / "x.zip"),
+         "--data", data]
+    )  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("claripacs: error: ") and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def _list_json(data: str, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    main(["list", "--json", "--data", data])
+    return capsys.readouterr().out
+
+
 def test_demo_imports_the_teaching_set_into_named_folders_once(
     data: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

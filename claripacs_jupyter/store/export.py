@@ -128,17 +128,25 @@ def export(store: Store, accession: str, fmt: str, out: Path) -> Path:
                 handle.close()
                 os.unlink(handle.name)
                 raise
+        # A temporary file is private (0600); the export is an ordinary file.
+        os.chmod(handle.name, 0o666 & ~_umask())
         os.replace(handle.name, target)
         return target
 
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"{out} is a file; export {fmt} into a folder")
+    # Each case gets a folder of its own, as in the ZIP, so that exporting two
+    # cases into one folder never mixes or overwrites their files.
+    out = out / case.accession
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "dicom":
         for entry in _entries(groups):
             target = out / entry.name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(entry.source, target)
+        (out / "index.html").write_text(
+            _index_html(store, case, groups), encoding="utf-8"
+        )
     else:
         limits = ReadLimits(max_image_bytes=store.settings.max_image_bytes)
         for entry in _entries(groups):
@@ -154,6 +162,13 @@ def export(store: Store, accession: str, fmt: str, out: Path) -> Path:
                 )
                 (stem.parent / name).write_bytes(to_png(dataset, frame))
     return out
+
+
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_zip(store: Store, accession: str, fileobj: BinaryIO) -> None:

@@ -104,7 +104,10 @@ def open_store(
     database = parsed.database if parsed.get_backend_name() == "sqlite" else None
     fresh = database is not None and not Path(database).exists()
     if fresh and not create:
-        raise StoreError(f"no store at {root}: import something first, or create it")
+        raise StoreError(
+            f"no store at {root}: check --data or CLARIPACS_DATA, or run "
+            "'claripacs import' or 'claripacs demo' to create one"
+        )
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -538,18 +541,19 @@ class Store:
         ----------
         accession : str
         fmt : {"dicom", "png", "zip"}
-            ``"dicom"``: a folder of the case's files; ``"png"``: a folder of
-            PNGs, one per frame, at each image's default window; ``"zip"``:
-            a ZIP of the DICOM files and an ``index.html`` listing the case.
+            ``"dicom"``: the case's files and an ``index.html`` listing them;
+            ``"png"``: PNGs, one per frame, at each image's default window;
+            ``"zip"``: a ZIP of the DICOM files and an ``index.html``.
         out : str or PathLike
-            The folder to write into (created if needed), or for ``"zip"``
-            the archive's path (``<out>/<accession>.zip`` when `out` is a
-            folder).
+            The folder to write into (created if needed; ``"dicom"`` and
+            ``"png"`` write into its subfolder ``<accession>``, so cases
+            exported side by side never mix), or for ``"zip"`` the archive's
+            path (``<out>/<accession>.zip`` when `out` is a folder).
 
         Returns
         -------
         Path
-            The folder or the ZIP written.
+            The case's folder or the ZIP written.
         """
         from .export import export
 

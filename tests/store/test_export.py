@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import threading
 import zipfile
 from pathlib import Path
@@ -128,3 +129,40 @@ def _index_page(store: Store, accession: str) -> str:
     store.write_zip(accession, buffer)
     with zipfile.ZipFile(buffer) as archive:
         return archive.read(f"{accession}/index.html").decode("utf-8")
+
+
+def test_two_cases_exported_into_one_folder_keep_their_own_files(
+    store: Store, tmp_path: Path
+) -> None:
+    first = store.ingest([sample("CT_small.dcm")]).accessions[0]
+    second = store.ingest([sample("MR_small.dcm")]).accessions[0]
+
+    out_first = store.export(first, "png", tmp_path / "png")
+    out_second = store.export(second, "png", tmp_path / "png")
+
+    assert out_first == tmp_path / "png" / first
+    assert out_second == tmp_path / "png" / second
+    first_png = out_first / "series-01" / "image-0001.png"
+    first_sop = store.case(first).series[0].instances[0].uid
+    assert first_png.read_bytes() == to_png(store.dataset(first, first_sop), 0)
+
+
+def test_dicom_export_has_an_index_page_beside_the_files(
+    store: Store, series_case: str, tmp_path: Path
+) -> None:
+    out = store.export(series_case, "dicom", tmp_path / "out")
+
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="series-01/image-0001.dcm"' in page
+
+
+def test_zip_export_is_an_ordinary_file_not_a_private_temporary(
+    store: Store, series_case: str, tmp_path: Path
+) -> None:
+    mask = os.umask(0o022)
+    try:
+        written = store.export(series_case, "zip", tmp_path)
+    finally:
+        os.umask(mask)
+
+    assert stat.S_IMODE(written.stat().st_mode) == 0o644
