@@ -34,6 +34,12 @@ def _outputs(notebook: nbformat.NotebookNode) -> list[dict]:
     ]
 
 
+def _export_folder(notebook: nbformat.NotebookNode) -> Path:
+    printed = [o.text for o in _outputs(notebook) if o.get("name") == "stdout"]
+    line = next(t for t in printed if t.startswith("Exported "))
+    return Path(line.strip().split(" to ", 1)[1])
+
+
 def test_quickstart_is_saved_without_outputs() -> None:
     notebook = nbformat.read(QUICKSTART, as_version=4)
 
@@ -47,6 +53,7 @@ def test_quickstart_shows_the_ct_with_most_slices_and_exports_png(
     ct_store: CtStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CLARIPACS_DATA", str(ct_store.store.path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
 
     notebook = _run(tmp_path)
 
@@ -55,7 +62,8 @@ def test_quickstart_shows_the_ct_with_most_slices_and_exports_png(
     views = [o for o in outputs if WIDGET_VIEW in o.get("data", {})]
     assert len(views) == 1
     # the exported case is the series of SLICES slices, not the one-slice CT
-    assert len(list((tmp_path / "exports").rglob("*.png"))) == SLICES
+    assert len(list(_export_folder(notebook).rglob("*.png"))) == SLICES
+    assert [o for o in outputs if "image/png" in o.get("data", {})]
 
 
 def test_quickstart_imports_the_demo_set_into_an_empty_store(
@@ -63,10 +71,11 @@ def test_quickstart_imports_the_demo_set_into_an_empty_store(
 ) -> None:
     data = tmp_path / "empty-store"
     monkeypatch.setenv("CLARIPACS_DATA", str(data))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
 
     notebook = _run(tmp_path)
 
     modalities = {m for case in open_store(data).cases() for m in case.modalities}
     assert {"CT", "MR", "CR", "US"} <= modalities
     assert any(WIDGET_VIEW in o.get("data", {}) for o in _outputs(notebook))
-    assert list((tmp_path / "exports").rglob("*.png"))
+    assert list(_export_folder(notebook).rglob("*.png"))
