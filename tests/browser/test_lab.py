@@ -119,6 +119,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
         "IPYTHONDIR": str(home / "ipython"),
+        # The quickstart exports into a temporary folder; keep it in the test's.
+        "TMPDIR": str(home),
     }
     log = base_dir / "lab.log"
     command = [
@@ -294,7 +296,7 @@ def test_quickstart_viewer_in_jupyterlab_scrolls_and_windows(
         "document.querySelector('.cpv-overlay-window').textContent.endsWith('L -600')"
     )
 
-    exported = list(lab.root.rglob("*.png"))
+    exported = list((lab.root.parent / "home").rglob("*.png"))
     assert exported, "the quickstart's export cell wrote no PNG"
     errors = [e for e in page.console_errors if "claripacs" in e.lower()]  # type: ignore[attr-defined]
     assert errors == []
