@@ -27,7 +27,7 @@ from jupyter_server.extension.handler import (
 )
 from jupyter_server.utils import url_path_join
 from tornado import httputil, iostream, web
-from tornado.escape import json_encode
+from tornado.escape import json_encode, url_escape
 from tornado.ioloop import IOLoop
 
 from ..dicom import Window, default_window, raw_frame, to_png
@@ -553,6 +553,13 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
             "case.html",
             accession=case.accession,
             description=case.description or "",
+            folder=case.folder,
+            review_reasons=case.review_reasons,
+            # mode=simple (the open URL format) hides the menus and this bar.
+            simple=self.get_query_argument("mode", "") == "simple",
+            zip_url=url_path_join(
+                self.base_url, "claripacs/api/cases", url_escape(case.accession), "zip"
+            ),
             api_url=url_path_join(self.base_url, "claripacs/api/"),
             page_js_url=self.static_url("page.js"),
         )

@@ -55,6 +55,33 @@ async def test_page_escapes_the_description(
     assert "&amp; more" in page
 
 
+async def test_page_offers_the_case_zip_and_hides_its_bar_in_simple_mode(
+    jp_fetch: Any, jp_base_url: str, accession: str
+) -> None:
+    full = (await jp_fetch("claripacs", "case", accession)).body.decode()
+    simple = await jp_fetch("claripacs", "case", accession, params={"mode": "simple"})
+
+    assert f'href="{jp_base_url}claripacs/api/cases/{accession}/zip"' in full
+    assert 'class="cp-case-bar"' in full
+    assert 'class="cp-case-bar"' not in simple.body.decode()
+
+
+async def test_page_warns_while_a_case_waits_for_pixel_review(
+    jp_fetch: Any, upload: Upload
+) -> None:
+    response = await upload([("US1_J2KR.dcm", sample_bytes("US1_J2KR.dcm"))])
+    flagged = json.loads(response.body)["accessions"][0]
+    response = await upload([("CT_small.dcm", sample_bytes("CT_small.dcm"))])
+    clean = json.loads(response.body)["accessions"][0]
+
+    flagged_page = (await jp_fetch("claripacs", "case", flagged)).body.decode()
+    clean_page = (await jp_fetch("claripacs", "case", clean)).body.decode()
+
+    assert 'class="cp-review" role="alert"' in flagged_page
+    assert "ultrasound" in flagged_page.lower()
+    assert 'class="cp-review"' not in clean_page
+
+
 async def test_unknown_case_is_a_404_page(jp_fetch: Any) -> None:
     response = await jp_fetch("claripacs", "case", "NOPE<script>", raise_error=False)
 
