@@ -15,13 +15,15 @@ may be patient data, in its log.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 import pydicom
@@ -38,13 +40,21 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
     MediaStorageDirectoryStorage,
 )
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_16, EXPLICIT_VR_LENGTH_32
 
 from ..errors import ImageTooLargeError, InvalidDicomError
 from ._leniency import recorded_warnings, unvalidated_values
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ReadLimits", "check_image_size", "read"]
+__all__ = [
+    "HeaderRead",
+    "ReadLimits",
+    "check_image_size",
+    "lenient_values",
+    "read",
+    "read_header",
+]
 
 #: Values longer than this are left in the file by the first pass of
 #: :func:`read` and loaded only once the header has been checked.
@@ -55,6 +65,38 @@ _DEFER_BYTES = 64 * 1024
 _PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+
+#: The VRs a pixel data element may have for :func:`read_header` to copy it.
+_PIXEL_VRS = {
+    0x7FE00008: (b"OF",),
+    0x7FE00009: (b"OD",),
+    0x7FE00010: (b"OB", b"OW"),
+}
+
+#: Explicit VRs with a 4-byte length (after 2 reserved bytes), and the others.
+_LONG_VRS = frozenset(vr.encode() for vr in EXPLICIT_VR_LENGTH_32)
+_SHORT_VRS = frozenset(vr.encode() for vr in EXPLICIT_VR_LENGTH_16)
+
+#: An item or delimiter header of encapsulated pixel data (PS3.5 A.4).
+_ITEM = struct.Struct("<HHL")
+
+#: Elements after the pixel data that :func:`read_header` looks at, at most.
+_MAX_TRAILING = 16
+
+_COPY_CHUNK = 1024**2
+
+#: errno values of os.copy_file_range that mean "not here": copy another way.
+_NO_KERNEL_COPY = frozenset(
+    {
+        errno.EXDEV,
+        errno.ENOSYS,
+        errno.EOPNOTSUPP,
+        errno.EINVAL,
+        errno.EBADF,
+        errno.ETXTBSY,
+        errno.EPERM,
+    }
+)
 
 #: Room for the header beside the image when bounding an inflated data set.
 _HEADER_ALLOWANCE = 64 * 1024**2
@@ -137,11 +179,10 @@ def read(
     with _opened(source) as (fp, size):
         _check_deflated_size(fp, limits)
         ds = _parse(fp, size)
-        _ensure_transfer_syntax(ds)
-        _check_identity(ds)
-        check_image_size(ds, limits)
+        pixels = _pixels_of(ds)
+        _check_header(ds, pixels, limits)
         _check_lengths(ds, size)
-        _check_pixel_data(ds)
+        _check_pixel_data(ds, pixels)
         if stop_before_pixels:
             _drop_pixel_data(ds)
         _load_all_values(ds)
@@ -177,8 +218,13 @@ def check_image_size(ds: Dataset, limits: ReadLimits | None = None) -> None:
     ImageTooLargeError
         The decoded image would be larger than ``limits.max_image_bytes``.
     """
-    limits = limits or ReadLimits()
-    if not any(tag in ds for tag in _PIXEL_TAGS):
+    has_pixels = any(tag in ds for tag in _PIXEL_TAGS)
+    _check_image_size(ds, limits or ReadLimits(), has_pixels)
+
+
+def _check_image_size(ds: Dataset, limits: ReadLimits, has_pixels: bool) -> None:
+    """:func:`check_image_size`, told whether the file has pixel data."""
+    if not has_pixels:
         # A header read without its pixel data is still checked when it
         # describes an image.
         if not all(tag in ds for tag in (0x00280010, 0x00280011, 0x00280100)):
@@ -205,6 +251,174 @@ def check_image_size(ds: Dataset, limits: ReadLimits | None = None) -> None:
             f"{decoded:,} bytes once decoded, more than the limit of "
             f"{limits.max_image_bytes:,} bytes (ReadLimits.max_image_bytes)"
         )
+
+
+@dataclass(frozen=True, eq=False)
+class HeaderRead:
+    """A checked header, and where the file's pixel data element lies.
+
+    :func:`read_header` gives it. The pixel data stays in the source; a
+    writer that keeps the transfer syntax appends it to a new header with
+    :meth:`copy_pixel_element`, byte for byte, without decoding or even
+    reading it into Python.
+
+    Attributes
+    ----------
+    dataset : pydicom.dataset.Dataset
+        The top-level elements before the pixel data, as pydicom read them:
+        raw (:class:`~pydicom.dataelem.RawDataElement`), not converted, with
+        every value in memory. (0002,0010) *Transfer Syntax UID* is set in its
+        file meta (inferred for uncompressed data without one, as
+        :func:`read` does). Read values under :func:`lenient_values` to get
+        them the way :func:`read` converts them.
+    transfer_syntax : pydicom.uid.UID
+        The transfer syntax of the data set and of the pixel data element.
+    pixel_tag : int or None
+        (7FE0,0010) *Pixel Data*, (7FE0,0008) *Float Pixel Data* or
+        (7FE0,0009) *Double Float Pixel Data*; None when the file has no pixel
+        data, and then `dataset` is the whole data set.
+    pixel_offset : int
+        Where the pixel data element's tag starts in the source.
+    pixel_length : int
+        The bytes of the whole element: tag, VR, length and value; for
+        encapsulated data the items and the sequence delimiter.
+    trailing_tags : tuple of int
+        The top-level elements after the pixel data, such as (FFFC,FFFC)
+        *Data Set Trailing Padding*; `dataset` leaves them out.
+    source : Path, bytes or binary file
+        Where the header was read from and the element is copied from.
+    """
+
+    dataset: Dataset
+    transfer_syntax: UID
+    pixel_tag: int | None
+    pixel_offset: int
+    pixel_length: int
+    trailing_tags: tuple[int, ...]
+    source: Path | bytes | BinaryIO
+    _start: int = 0
+    _end: int = 0
+    _stamp: tuple[int, int] | None = None
+
+    def copy_pixel_element(self, out: BinaryIO) -> int:
+        """Append the pixel data element, as the source holds it, to `out`.
+
+        Parameters
+        ----------
+        out : binary file object
+            Opened for writing; the element is written at its position.
+
+        Returns
+        -------
+        int
+            The number of bytes written (:attr:`pixel_length`).
+
+        Raises
+        ------
+        InvalidDicomError
+            The source file changed or shrank since its header was read.
+        """
+        return _copy_range(self, self.pixel_offset, self.pixel_length, out)
+
+    def copy_file(self, out: BinaryIO) -> int:
+        """Write the whole source, byte for byte, to `out`; return its size."""
+        return _copy_range(self, self._start, self._end - self._start, out)
+
+
+def read_header(
+    source: str | os.PathLike[str] | bytes | BinaryIO,
+    *,
+    limits: ReadLimits | None = None,
+) -> HeaderRead | None:
+    """Read and check a file's header, and find its pixel data without reading it.
+
+    Makes every check of :func:`read`, with the same reasons, from the
+    header and the pixel data element's own tag, VR and length (for
+    encapsulated data, the items' tags and lengths, up to the sequence
+    delimiter; the fragments are skipped, never read). Nothing is converted
+    and nothing of the pixel data is read or allocated.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes or binary file object
+        As for :func:`read`. A path is opened again by
+        :meth:`HeaderRead.copy_pixel_element`; a file object must stay open
+        and unchanged until then.
+    limits : ReadLimits, optional
+        The limits to enforce; :class:`ReadLimits` defaults when not given.
+
+    Returns
+    -------
+    HeaderRead or None
+        The header and where the pixel data element lies. None for a file
+        this reader leaves to :func:`read`: a deflated data set (the pixel
+        data cannot be copied out of a compressed body), a data set whose
+        encoding differs from its transfer syntax, a private transfer
+        syntax, pixel data or trailing elements of an unusual form.
+
+    Raises
+    ------
+    InvalidDicomError
+        As :func:`read` raises it, with the same reason.
+    ImageTooLargeError
+        As :func:`read` raises it, before anything of the image is read.
+    """
+    limits = limits or ReadLimits()
+    with _opened(source) as (fp, size):
+        start = fp.tell()
+        deflated = _is_deflated(fp)
+        fp.seek(start)
+        if deflated:
+            return None
+        ds = _parse(fp, size, stop_before_pixels=True)
+        if len(ds) == 0:
+            return None
+        found = _find_pixel_element(fp, size)
+        if found is None:
+            return None
+        pixels = found.pixels
+        _check_header(ds, pixels, limits)
+        syntax = UID(ds.file_meta.TransferSyntaxUID)
+        if not _encoded_as(syntax, found.encoding):
+            return None
+        _check_lengths(ds, size)
+        if pixels is not None and not pixels.encapsulated:
+            available = max(0, size - found.value_offset)
+            if available < pixels.length:
+                raise _truncated(pixels.tag, pixels.length, available)
+        _check_pixel_data(ds, pixels)
+        if not _load_deferred(ds, fp):
+            return None
+        kept = _kept_source(source, fp)
+        stamp = _stamp(fp) if isinstance(kept, Path) else None
+
+    if isinstance(ds, pydicom.FileDataset):
+        ds.buffer = None
+        ds.filename = os.fspath(kept) if isinstance(kept, Path) else None
+    return HeaderRead(
+        dataset=ds,
+        transfer_syntax=syntax,
+        pixel_tag=pixels.tag if pixels is not None else None,
+        pixel_offset=found.offset,
+        pixel_length=found.end - found.offset,
+        trailing_tags=found.trailing,
+        source=kept,
+        _start=start,
+        _end=size,
+        _stamp=stamp,
+    )
+
+
+@contextlib.contextmanager
+def lenient_values() -> Iterator[None]:
+    """Convert raw element values inside the block as :func:`read` does.
+
+    Values that break the rules of their VR are accepted silently, without
+    pydicom's warnings (which would repeat the values, possibly patient data,
+    in its log). Use it when reading values of :attr:`HeaderRead.dataset`.
+    """
+    with unvalidated_values():
+        yield
 
 
 @contextlib.contextmanager
@@ -239,14 +453,8 @@ def _check_deflated_size(fp: BinaryIO, limits: ReadLimits) -> None:
     # a small file could expand to gigabytes before any header is seen. We
     # inflate it once in chunks, keeping nothing, and stop at the limit.
     start = fp.tell()
-    head = fp.read(144)
     try:
-        group_length_tag = b"\x02\x00\x00\x00"
-        if head[128:132] != b"DICM" or head[132:136] != group_length_tag:
-            return
-        (meta_length,) = struct.unpack("<L", head[140:144])
-        meta = fp.read(meta_length)
-        if DeflatedExplicitVRLittleEndian.encode() not in meta:
+        if not _is_deflated(fp):
             return
 
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -274,18 +482,40 @@ def _check_deflated_size(fp: BinaryIO, limits: ReadLimits) -> None:
         fp.seek(start)
 
 
-def _parse(fp: BinaryIO, size: int) -> Dataset:
-    """Run pydicom's parser, turning its failures and EOF warnings into errors."""
+def _is_deflated(fp: BinaryIO) -> bool:
+    """True when the file meta names Deflated Explicit VR Little Endian.
+
+    Reads the file meta group from the current position of `fp` and leaves
+    `fp` after it; the caller restores the position.
+    """
+    head = fp.read(144)
+    group_length_tag = b"\x02\x00\x00\x00"
+    if head[128:132] != b"DICM" or head[132:136] != group_length_tag:
+        return False
+    (meta_length,) = struct.unpack("<L", head[140:144])
+    meta = fp.read(meta_length)
+    return DeflatedExplicitVRLittleEndian.encode() in meta
+
+
+def _parse(fp: BinaryIO, size: int, *, stop_before_pixels: bool = False) -> Dataset:
+    """Run pydicom's parser, turning its failures and EOF warnings into errors.
+
+    With `stop_before_pixels`, `fp` is left at the tag of the top-level pixel
+    data element (or at the end of the data set when there is none), and an
+    empty data set is returned as it is for the caller to judge.
+    """
     start = fp.tell()
     if size - start <= 0:
         raise InvalidDicomError("not a DICOM file: it is empty")
 
     with recorded_warnings() as caught:
         try:
-            ds = pydicom.dcmread(fp, defer_size=_DEFER_BYTES)
+            ds = pydicom.dcmread(
+                fp, defer_size=_DEFER_BYTES, stop_before_pixels=stop_before_pixels
+            )
         except pydicom.errors.InvalidDicomError:
             fp.seek(start)
-            ds = _parse_without_preamble(fp)
+            ds = _parse_without_preamble(fp, stop_before_pixels)
         except EOFError as exc:
             raise InvalidDicomError(f"truncated: the file ended early ({exc})") from exc
         except Exception as exc:
@@ -297,13 +527,11 @@ def _parse(fp: BinaryIO, size: int) -> Dataset:
     for warning in caught:
         text = str(warning.message)
         if "End of file" in text or "EOF" in text:
-            raise InvalidDicomError(
-                "truncated: the file ends inside a data element or sequence"
-            )
+            raise _cut_inside()
     if caught:
         logger.debug("pydicom warned %d time(s) while reading a file", len(caught))
 
-    if len(ds) == 0:
+    if len(ds) == 0 and not stop_before_pixels:
         raise InvalidDicomError(
             "not a DICOM instance: the file holds file meta information but no "
             "data set (it may be truncated)"
@@ -311,7 +539,14 @@ def _parse(fp: BinaryIO, size: int) -> Dataset:
     return ds
 
 
-def _parse_without_preamble(fp: BinaryIO) -> Dataset:
+def _cut_inside() -> InvalidDicomError:
+    """The refusal of a file that ends inside an element or sequence."""
+    return InvalidDicomError(
+        "truncated: the file ends inside a data element or sequence"
+    )
+
+
+def _parse_without_preamble(fp: BinaryIO, stop_before_pixels: bool) -> Dataset:
     """Read a data set without preamble and file meta, if that is what `fp` is."""
     # Old modalities and some exporters write the bare data set. DCMTK and GDCM
     # read those; so do we, but only when the result looks like a real data set,
@@ -321,7 +556,12 @@ def _parse_without_preamble(fp: BinaryIO) -> Dataset:
         "content does not parse as a DICOM data set"
     )
     try:
-        ds = pydicom.dcmread(fp, defer_size=_DEFER_BYTES, force=True)
+        ds = pydicom.dcmread(
+            fp,
+            defer_size=_DEFER_BYTES,
+            force=True,
+            stop_before_pixels=stop_before_pixels,
+        )
     except Exception as exc:
         raise not_dicom from exc
 
@@ -340,7 +580,14 @@ def _parse_without_preamble(fp: BinaryIO) -> Dataset:
     return ds
 
 
-def _ensure_transfer_syntax(ds: Dataset) -> None:
+def _check_header(ds: Dataset, pixels: _Pixels | None, limits: ReadLimits) -> None:
+    """The checks of a parsed header, in the order both readers make them."""
+    _ensure_transfer_syntax(ds, pixels)
+    _check_identity(ds)
+    _check_image_size(ds, limits, pixels is not None)
+
+
+def _ensure_transfer_syntax(ds: Dataset, pixels: _Pixels | None) -> None:
     """Check (0002,0010) and infer it for uncompressed data when it is missing."""
     meta = getattr(ds, "file_meta", None)
     if meta is None:
@@ -349,7 +596,7 @@ def _ensure_transfer_syntax(ds: Dataset) -> None:
     tsyntax = str(meta.get("TransferSyntaxUID", "") or "").strip("\0 ")
 
     if not tsyntax:
-        if _pixel_data_is_encapsulated(ds):
+        if pixels is not None and pixels.encapsulated:
             raise InvalidDicomError(
                 "no (0002,0010) Transfer Syntax UID, and the pixel data is "
                 "compressed: the codec it needs cannot be known"
@@ -375,7 +622,7 @@ def _ensure_transfer_syntax(ds: Dataset) -> None:
         )
     meta.TransferSyntaxUID = uid
 
-    if not any(tag in ds for tag in _PIXEL_TAGS):
+    if pixels is None:
         return
     try:
         decoder = get_decoder(uid)
@@ -434,20 +681,23 @@ def _check_lengths(ds: Dataset, size: int) -> None:
         else:
             available = len(raw.value)
         if available < raw.length:
-            raise InvalidDicomError(
-                f"truncated: {_describe(tag)} declares {raw.length:,} bytes but "
-                f"the file holds only {available:,} of them"
-            )
+            raise _truncated(tag, raw.length, available)
 
 
-def _check_pixel_data(ds: Dataset) -> None:
+def _truncated(tag: int, declared: int, available: int) -> InvalidDicomError:
+    """The refusal of an element whose value runs past the end of the file."""
+    return InvalidDicomError(
+        f"truncated: {_describe(tag)} declares {declared:,} bytes but "
+        f"the file holds only {available:,} of them"
+    )
+
+
+def _check_pixel_data(ds: Dataset, pixels: _Pixels | None) -> None:
     """Refuse uncompressed pixel data shorter than the image the header declares."""
-    tag = next((tag for tag in _PIXEL_TAGS if tag in ds), None)
-    if tag is None or _pixel_data_is_encapsulated(ds):
+    if pixels is None or pixels.encapsulated:
         return
 
-    raw = ds.get_item(tag)
-    length = raw.length if isinstance(raw, RawDataElement) else len(raw.value or b"")
+    tag, length = pixels.tag, pixels.length
     try:
         expected = int(get_expected_length(ds, unit="bytes"))
     except Exception as exc:
@@ -496,14 +746,30 @@ def _convert(ds: Dataset) -> None:
                 _convert(item)
 
 
-def _pixel_data_is_encapsulated(ds: Dataset) -> bool:
-    """True when (7FE0,0010) *Pixel Data* has an undefined length."""
-    if 0x7FE00010 not in ds:
-        return False
-    elem = ds.get_item(0x7FE00010)
+@dataclass(frozen=True)
+class _Pixels:
+    """What the checks need to know of a file's pixel data element."""
+
+    tag: int
+    #: (7FE0,0010) *Pixel Data* of undefined length: encapsulated fragments.
+    encapsulated: bool
+    #: The value length the element declares (native data only).
+    length: int
+
+
+def _pixels_of(ds: Dataset) -> _Pixels | None:
+    """The pixel data element of a data set read whole, None when it has none."""
+    tag = next((tag for tag in _PIXEL_TAGS if tag in ds), None)
+    if tag is None:
+        return None
+    elem = ds.get_item(tag)
     if isinstance(elem, RawDataElement):
-        return elem.length == _UNDEFINED_LENGTH
-    return bool(elem.is_undefined_length)
+        encapsulated = elem.length == _UNDEFINED_LENGTH
+        length = elem.length
+    else:
+        encapsulated = bool(elem.is_undefined_length)
+        length = len(elem.value or b"")
+    return _Pixels(tag, tag == 0x7FE00010 and encapsulated, length)
 
 
 def _positive_int(ds: Dataset, tag: int, name: str) -> int:
@@ -539,3 +805,276 @@ def _describe(tag: int) -> str:
     keyword = pydicom.datadict.keyword_for_tag(tag)
     group, element = tag >> 16, tag & 0xFFFF
     return f"({group:04X},{element:04X}) {keyword}".rstrip()
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Where :func:`_find_pixel_element` found the pixel data element."""
+
+    pixels: _Pixels | None
+    encoding: tuple[bool, bool] | None
+    offset: int
+    value_offset: int
+    end: int
+    trailing: tuple[int, ...]
+
+
+def _find_pixel_element(fp: BinaryIO, size: int) -> _Found | None:
+    """Read the pixel data element's tag, VR and length at the position of `fp`.
+
+    `fp` is where pydicom stopped before the pixel data. Returns None when the
+    element, or what follows it, has a form that only :func:`read` handles.
+    The element's encoding is read from its own bytes: pydicom may read a
+    data set in another encoding than its transfer syntax names.
+    """
+    offset = fp.tell()
+    head = fp.read(8)
+    if len(head) < 8:
+        # No pixel data: pydicom read the data set to its end.
+        return _Found(None, None, size, size, size, ())
+    encoding = _pixel_encoding(head)
+    if encoding is None:
+        return None
+
+    implicit, little = encoding
+    endian = "<" if little else ">"
+    group, element = struct.unpack(endian + "HH", head[:4])
+    tag = group << 16 | element
+    if implicit:
+        (length,) = struct.unpack(endian + "L", head[4:])
+        value_offset = offset + 8
+    else:
+        more = fp.read(4)
+        if len(more) < 4:
+            return None
+        (length,) = struct.unpack(endian + "L", more)
+        value_offset = offset + 12
+
+    if length == _UNDEFINED_LENGTH:
+        # Encapsulated data is little endian explicit VR (PS3.5 A.4).
+        if tag != 0x7FE00010 or implicit or not little:
+            return None
+        end = _fragments_end(fp, value_offset, size)
+        if end is None:
+            return None
+        pixels = _Pixels(tag, True, length)
+    elif length % 2:
+        # pydicom pads an odd value when it writes it; leave that to read().
+        return None
+    else:
+        end = value_offset + length
+        pixels = _Pixels(tag, False, length)
+
+    trailing = _trailing_tags(fp, end, size, encoding, tag)
+    if trailing is None:
+        return None
+    return _Found(pixels, encoding, offset, value_offset, end, trailing)
+
+
+def _fragments_end(fp: BinaryIO, position: int, size: int) -> int | None:
+    """The end of encapsulated pixel data: the items are skipped, never read."""
+    # pydicom walks the items the same way before it falls back to searching
+    # the bytes for the delimiter; a file cut inside the items is truncated
+    # for both.
+    while True:
+        fp.seek(position)
+        head = fp.read(8)
+        if len(head) < 8:
+            raise _cut_inside()
+        group, element, length = _ITEM.unpack(head)
+        if group != 0xFFFE:
+            return None
+        if element == 0xE0DD:
+            return position + 8 if length == 0 else None
+        if element != 0xE000 or length == _UNDEFINED_LENGTH or length % 2:
+            return None
+        position += 8 + length
+        if position > size:
+            raise _cut_inside()
+
+
+def _trailing_tags(
+    fp: BinaryIO,
+    position: int,
+    size: int,
+    encoding: tuple[bool, bool],
+    after: int,
+) -> tuple[int, ...] | None:
+    """The tags of the elements after the pixel data, None if any is unusual."""
+    implicit, little = encoding
+    endian = "<" if little else ">"
+    tags: list[int] = []
+    while position < size:
+        if size - position < 8 or len(tags) >= _MAX_TRAILING:
+            return None
+        fp.seek(position)
+        head = fp.read(8)
+        group, element = struct.unpack(endian + "HH", head[:4])
+        tag = group << 16 | element
+        if tag <= after:
+            return None
+        if implicit:
+            (length,) = struct.unpack(endian + "L", head[4:])
+            header = 8
+        elif head[4:6] in _LONG_VRS:
+            more = fp.read(4)
+            if len(more) < 4:
+                return None
+            (length,) = struct.unpack(endian + "L", more)
+            header = 12
+        elif head[4:6] in _SHORT_VRS:
+            (length,) = struct.unpack(endian + "H", head[6:])
+            header = 8
+        else:
+            return None
+        if length == _UNDEFINED_LENGTH:
+            return None
+        position += header + length
+        if position > size:
+            return None
+        tags.append(tag)
+    return tuple(tags)
+
+
+def _pixel_encoding(head: bytes) -> tuple[bool, bool] | None:
+    """(implicit VR, little endian) of a pixel data element, from its first bytes."""
+    # A pixel data tag reads as one in one byte order only, and an explicit VR
+    # (OB, OW, OF, OD) read as an implicit length would be odd, which pixel
+    # data never is.
+    for little, endian in ((True, "<"), (False, ">")):
+        group, element = struct.unpack(endian + "HH", head[:4])
+        tag = group << 16 | element
+        if tag in _PIXEL_TAGS:
+            explicit = head[4:6] in _PIXEL_VRS[tag] and head[6:8] == b"\0\0"
+            return not explicit, little
+    return None
+
+
+def _encoded_as(syntax: UID, encoding: tuple[bool, bool] | None) -> bool:
+    """True when the data set is encoded as its transfer syntax says."""
+    if encoding is None:
+        return True  # no pixel data to copy
+    if syntax.is_private or not syntax.is_transfer_syntax:
+        return False
+    return (syntax.is_implicit_VR, syntax.is_little_endian) == encoding
+
+
+def _load_deferred(ds: Dataset, fp: BinaryIO) -> bool:
+    """Read the values pydicom deferred, keeping them raw; False if it cannot."""
+    for tag in list(ds.keys()):
+        elem = ds.get_item(tag)
+        if isinstance(elem, RawDataElement) and elem.value is None:
+            if elem.length == _UNDEFINED_LENGTH:
+                return False
+            fp.seek(elem.value_tell)
+            ds[tag] = elem._replace(value=fp.read(elem.length))
+    return True
+
+
+def _kept_source(
+    source: str | os.PathLike[str] | bytes | BinaryIO, fp: BinaryIO
+) -> Path | bytes | BinaryIO:
+    """What :class:`HeaderRead` copies from: the path, the bytes or the file."""
+    if isinstance(source, str | os.PathLike):
+        return Path(source)
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    if fp is source:
+        return source
+    # A stream that cannot seek was read into memory by _opened.
+    assert isinstance(fp, io.BytesIO)
+    return fp.getvalue()
+
+
+def _stamp(fp: BinaryIO) -> tuple[int, int]:
+    """Size and modification time of an open file, to notice it changing."""
+    status = os.fstat(fp.fileno())
+    return status.st_size, status.st_mtime_ns
+
+
+def _changed() -> InvalidDicomError:
+    return InvalidDicomError(
+        "the file changed or shrank while it was being imported; import it again"
+    )
+
+
+def _copy_range(header: HeaderRead, offset: int, length: int, out: BinaryIO) -> int:
+    """Write `length` bytes of the header's source from `offset` to `out`."""
+    source = header.source
+    if length <= 0:
+        return 0
+    if isinstance(source, bytes | io.BytesIO):
+        buffer = source if isinstance(source, bytes) else source.getbuffer()
+        with memoryview(buffer) as view:
+            if offset + length > len(view):
+                raise _changed()
+            with view[offset : offset + length] as part:
+                out.write(part)
+        if isinstance(buffer, memoryview):
+            buffer.release()
+        return length
+    if isinstance(source, Path):
+        with open(source, "rb", buffering=0) as original:
+            if _stamp(original) != header._stamp:
+                raise _changed()
+            _copy_between(original, out, offset, length)
+        return length
+    _copy_between(source, out, offset, length)
+    return length
+
+
+def _copy_between(source: BinaryIO, out: BinaryIO, offset: int, length: int) -> None:
+    """Copy a range of one file into another, in the kernel where it can."""
+    out.flush()
+    position = out.tell()
+    copied = 0
+    copy_file_range = getattr(os, "copy_file_range", None)
+    if copy_file_range is not None:
+        try:
+            source_fd, out_fd = source.fileno(), out.fileno()
+        except (AttributeError, OSError):
+            pass
+        else:
+            copied = _kernel_copy(
+                copy_file_range, source_fd, out_fd, offset, position, length
+            )
+
+    if copied < length:
+        # No kernel copy here (another platform, file system or a file object
+        # without a descriptor): plain reads and writes.
+        source.seek(offset + copied)
+        out.seek(position + copied)
+        left = length - copied
+        while left:
+            chunk = source.read(min(left, _COPY_CHUNK))
+            if not chunk:
+                raise _changed()
+            out.write(chunk)
+            left -= len(chunk)
+    else:
+        out.seek(position + length)
+
+
+def _kernel_copy(
+    copy_file_range: Callable[..., int],
+    source_fd: int,
+    out_fd: int,
+    offset: int,
+    position: int,
+    length: int,
+) -> int:
+    """os.copy_file_range until done; the bytes copied (fewer if unsupported)."""
+    copied = 0
+    while copied < length:
+        try:
+            count = copy_file_range(
+                source_fd, out_fd, length - copied, offset + copied, position + copied
+            )
+        except OSError as exc:
+            if exc.errno in _NO_KERNEL_COPY:
+                return copied
+            raise
+        if count == 0:
+            return copied
+        copied += count
+    return copied
