@@ -23,16 +23,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..anonymize import anonymize_teaching, remap_uid, review_reasons
-from ..dicom import ReadLimits, image_info, read
+from ..anonymize.profiles import TEACHING
+from ..dicom import (
+    HeaderRead,
+    ReadLimits,
+    image_info,
+    lenient_values,
+    read,
+    read_header,
+)
 from ..errors import ClaripacsError, InvalidDicomError, InvalidInputError, StoreError
 from .accession import new_accession
 from .journal import Journal, prune_empty_folders
 from .layout import atomic_write, instance_path, sync_files
 from .ordering import position_along_normal
+from .part10 import encode_header
 from .report import Outcome
 from .schema import cases, instances, series
 from .sources import Unit
@@ -153,8 +163,15 @@ class Batch:
         """Read, anonymize and start writing one input; return its outcome."""
         try:
             source = unit.load()
-            dataset = read(source, limits=self._limits)
-            return self._add(unit.name, source, dataset)
+            start = 0 if isinstance(source, Path | bytes) else source.tell()
+            header = read_header(source, limits=self._limits)
+            if header is None or not self._copies_pixels(header):
+                # Deflated or unusual: read whole, from where the header began.
+                if not isinstance(source, Path | bytes):
+                    source.seek(start)
+                dataset = read(source, limits=self._limits)
+                return self._add(unit.name, source, dataset, None)
+            return self._add(unit.name, source, header.dataset, header)
         except ClaripacsError as exc:
             return Outcome(unit.name, "skipped", str(exc))
         except OSError as exc:
@@ -183,7 +200,9 @@ class Batch:
         if touched:
             # Files, their names and the journal are on disk before the rows.
             self._journal.sync()
-            sync_files(item.final for item in settled)
+            written = sum(item.instance_row["size"] for item in settled)
+            how = sync_files((item.final for item in settled), written=written)
+            logger.debug("made %d file(s) durable with %s", len(settled), how)
             with self._store._engine.begin() as conn:
                 self._write_rows(conn, touched, series_rows, settled)
         self._journal.finish()
@@ -203,8 +222,35 @@ class Batch:
         prune_empty_folders(self._root, finals)
         self._journal.finish()
 
-    def _add(self, name: str, source: Path | bytes | BinaryIO, ds: Dataset) -> Outcome:
-        _check_storable(ds)
+    def _copies_pixels(self, header: HeaderRead) -> bool:
+        """Whether the file can be written from its header and its pixel bytes."""
+        if not self._teaching:
+            # Stored as received: only a Part 10 file can be copied whole.
+            return header.dataset.preamble is not None
+        # The pixel data element is copied as the last element; anything the
+        # profile keeps after it would be lost.
+        return not any(tag in TEACHING for tag in header.trailing_tags)
+
+    def _add(
+        self,
+        name: str,
+        source: Path | bytes | BinaryIO,
+        ds: Dataset,
+        header: HeaderRead | None,
+    ) -> Outcome:
+        # A header read leaves values raw: convert the few read here as
+        # read() converts them, without pydicom's warnings (they quote values).
+        with lenient_values():
+            return self._add_checked(name, source, ds, header)
+
+    def _add_checked(
+        self,
+        name: str,
+        source: Path | bytes | BinaryIO,
+        ds: Dataset,
+        header: HeaderRead | None,
+    ) -> Outcome:
+        _check_storable(ds, header)
         study_uid = _uid(ds, "StudyInstanceUID")
         sop_uid = _uid(ds, "SOPInstanceUID")
         if self._teaching:
@@ -221,9 +267,14 @@ class Batch:
             return Outcome(name, "duplicate", None, known, sop_uid)
 
         case = self._case_for(study_uid)
+        encoded: bytes | None = None
         if self._teaching:
             result = anonymize_teaching(ds, key=self._key, accession=case.accession)
             out = result.dataset
+            if header is not None:
+                # Encoded here, before any of its raw elements is converted
+                # below (the writing threads then only wait for the disk).
+                encoded = encode_header(out)
             original = result.original_accession
             reasons = list(result.review_reasons)
             if (_uid(out, "SOPInstanceUID"), _uid(out, "StudyInstanceUID")) != (
@@ -254,8 +305,13 @@ class Batch:
 
         # The file is written by the pool. The journal names it first, so a
         # crash of the process rolls it back.
-        if self._teaching or getattr(ds, "preamble", None) is None:
-            payload: Dataset | Path | bytes | BinaryIO = out
+        payload: _Payload
+        if header is not None and encoded is not None:
+            payload = _Spliced(encoded, header)
+        elif header is not None:
+            payload = header
+        elif self._teaching or getattr(ds, "preamble", None) is None:
+            payload = out
         else:
             payload = source
         final = self._root / relative
@@ -285,7 +341,7 @@ class Batch:
     def _submit(
         self,
         final: Path,
-        payload: Dataset | Path | bytes | BinaryIO,
+        payload: _Payload,
         row: dict[str, Any],
     ) -> Future[int]:
         # At most _IN_FLIGHT datasets wait in memory for the disk.
@@ -398,6 +454,9 @@ def _settle(item: _Written) -> bool:
     try:
         item.write.result()
         return True
+    except ClaripacsError as exc:
+        # The source changed between its header read and the copy of its pixels.
+        reason = str(exc)
     except OSError as exc:
         reason = _write_failure(exc)
     except Exception as exc:
@@ -435,7 +494,7 @@ def _unexpected(exc: Exception) -> str:
     )
 
 
-def _check_storable(ds: Dataset) -> None:
+def _check_storable(ds: Dataset, header: HeaderRead | None) -> None:
     sop_class = _text(ds, "SOPClassUID")
     if sop_class == _DICOMDIR_CLASS:
         raise InvalidInputError(
@@ -443,7 +502,11 @@ def _check_storable(ds: Dataset) -> None:
         )
     for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
         _uid(ds, keyword)
-    if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):
+    if header is not None:
+        has_pixels = header.pixel_tag is not None
+    else:
+        has_pixels = any(keyword in ds for keyword in _PIXEL_KEYWORDS)
+    if not has_pixels:
         kind = pydicom.uid.UID(sop_class).name if sop_class else "file"
         raise InvalidInputError(
             f"no image: this {kind} holds no pixel data (only images are stored)"
@@ -473,7 +536,7 @@ def _instance_row(
         "series_uid": series_uid,
         "path": relative,
         "sop_class_uid": _text(ds, "SOPClassUID"),
-        "transfer_syntax": str(ds.file_meta.get("TransferSyntaxUID", "")),
+        "transfer_syntax": _text(ds.file_meta, "TransferSyntaxUID"),
         "number": int(number) if number is not None else _int(ds, "InstanceNumber"),
         "frames": int(info.get("frames") or 1),
         "rows": int(info.get("rows") or 0),
@@ -487,14 +550,32 @@ def _instance_row(
     }
 
 
-def _copier(
-    payload: Dataset | Path | bytes | BinaryIO,
-) -> Callable[[BinaryIO], object]:
+@dataclass(frozen=True)
+class _Spliced:
+    """An encoded header, and the source whose pixel data element follows it."""
+
+    encoded: bytes
+    header: HeaderRead
+
+
+_Payload = _Spliced | HeaderRead | Dataset | Path | bytes | BinaryIO
+
+
+def _copier(payload: _Payload) -> Callable[[BinaryIO], object]:
     """A function that writes `payload` to a file: a dataset as a Part 10 file
-    (preamble, file meta, data set), or the bytes of a file as they are."""
+    (preamble, file meta, data set), the same followed by the source's pixel
+    data element, or the bytes of a file as they are."""
 
     def copy(handle: BinaryIO) -> None:
-        if isinstance(payload, Dataset):
+        if isinstance(payload, _Spliced):
+            # The same bytes as writing the whole anonymized dataset: the
+            # pixel data element is its last, in the same transfer syntax,
+            # and pydicom would copy its value unchanged.
+            handle.write(payload.encoded)
+            payload.header.copy_pixel_element(handle)
+        elif isinstance(payload, HeaderRead):
+            payload.copy_file(handle)
+        elif isinstance(payload, Dataset):
             pydicom.dcmwrite(handle, payload, enforce_file_format=True)
         elif isinstance(payload, bytes):
             handle.write(payload)
@@ -518,7 +599,17 @@ def _uid(ds: Dataset, keyword: str) -> str:
 
 
 def _text(ds: Dataset, keyword: str) -> str:
-    """A header value as trimmed text; empty when absent or unreadable."""
+    """A header value as trimmed text (values joined by backslashes); empty when
+    absent or unreadable."""
+    elem = ds.get_item(pydicom.datadict.tag_for_keyword(keyword) or 0)
+    if elem is None:
+        return ""
+    if isinstance(elem, RawDataElement) and elem.value is not None:
+        # Most values are plain ASCII: no conversion needed to read them.
+        try:
+            return _trimmed(elem.value.decode("ascii"))
+        except UnicodeDecodeError:
+            pass
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -527,7 +618,13 @@ def _text(ds: Dataset, keyword: str) -> str:
         return ""
     if value is None:
         return ""
-    return str(value).strip().rstrip("\0").strip()
+    if isinstance(value, pydicom.multival.MultiValue):
+        return "\\".join(_trimmed(str(item)) for item in value)
+    return _trimmed(str(value))
+
+
+def _trimmed(text: str) -> str:
+    return text.strip().rstrip("\0").strip()
 
 
 def _int(ds: Dataset, keyword: str) -> int | None:

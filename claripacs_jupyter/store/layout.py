@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -69,20 +71,116 @@ def atomic_write(
     return size
 
 
-def sync_files(paths: Iterable[Path], *, threads: int = 8) -> None:
-    """fsync many files at once, then the folders that hold their names.
+def sync_files(paths: Iterable[Path], *, written: int | None = None) -> str:
+    """Make files, and the folders that hold their names, durable on disk.
 
-    Issued together, from several threads, the flushes share the file
-    system's journal commits: much faster than one fsync after each write.
+    On Linux 5.8 or newer, when little else is waiting to be written, one
+    ``syncfs`` of the files' file system does it: measured on ext4 with 300
+    new files of 0.5 MB, about 30% faster than fsync of each. ``syncfs``
+    also writes out every other file on that file system that is waiting,
+    so when the system holds much more unwritten data than this batch (a
+    copy running beside the import), each file is flushed on its own
+    instead: many fsync calls at once, from several threads, which share
+    the file system's journal commits, then one fsync per folder.
+
+    Parameters
+    ----------
+    paths : iterable of Path
+        The files, all inside one store.
+    written : int, optional
+        The bytes written to them; without it ``syncfs`` is not used.
+
+    Returns
+    -------
+    str
+        "syncfs" or "fsync": how the files were made durable.
+
+    Raises
+    ------
+    OSError
+        A file could not be flushed (an I/O error reported by the system).
     """
     files = list(paths)
-    with ThreadPoolExecutor(threads, thread_name_prefix="claripacs-sync") as pool:
-        list(pool.map(_fsync, files))
+    if not files:
+        return "fsync"
     folders: set[Path] = set()
     for path in files:
         folders.update((path.parent, path.parent.parent, path.parent.parent.parent))
+    if written is not None and _syncfs_pays(written) and _syncfs(folders):
+        return "syncfs"
+
+    with ThreadPoolExecutor(_SYNC_THREADS, thread_name_prefix="claripacs-sync") as pool:
+        list(pool.map(_fsync, files))
     for folder in folders:
         sync_directory(folder)
+    return "fsync"
+
+
+def _syncfs_pays(written: int) -> bool:
+    """True when the system's unwritten data is mostly this batch's."""
+    if _SYNCFS is None:
+        return False
+    try:
+        with open("/proc/meminfo", "rb") as meminfo:
+            fields = dict(
+                line.split(b":", 1)
+                for line in meminfo.read().splitlines()
+                if b":" in line
+            )
+        pending = sum(int(fields[key].split()[0]) for key in (b"Dirty", b"Writeback"))
+    except (OSError, KeyError, ValueError, IndexError):
+        return False
+    return pending * 1024 <= written + max(_SYNCFS_SLACK, written // 4)
+
+
+def _syncfs(folders: set[Path]) -> bool:
+    """syncfs the one file system holding `folders`; False if it cannot."""
+    assert _SYNCFS is not None
+    devices = set()
+    handle = -1
+    try:
+        for folder in folders:
+            devices.add(os.stat(folder).st_dev)
+        if len(devices) != 1:
+            return False
+        handle = os.open(next(iter(folders)), os.O_RDONLY)
+        if _SYNCFS(handle) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
+    except FileNotFoundError:
+        return False
+    finally:
+        if handle >= 0:
+            os.close(handle)
+    return True
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """libc's syncfs where it reports write errors (Linux 5.8 and newer)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        major, minor = (int(part) for part in os.uname().release.split(".")[:2])
+    except ValueError:
+        return None
+    if (major, minor) < (5, 8):
+        # Older kernels' syncfs returns 0 even when a write failed.
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function  # type: ignore[no-any-return]
+
+
+_SYNCFS = _load_syncfs()
+
+# Unwritten data beyond a batch's own that syncfs may write out with it.
+_SYNCFS_SLACK = 16 * 1024**2
+
+_SYNC_THREADS = 8
 
 
 def _fsync(path: Path) -> None:
