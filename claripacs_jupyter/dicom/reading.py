@@ -84,6 +84,9 @@ _ITEM = struct.Struct("<HHL")
 _MAX_TRAILING = 16
 
 _COPY_CHUNK = 1024**2
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_BINARY = getattr(os, "O_BINARY", 0)
+_COPY_FILE_RANGE: Callable[..., int] | None = getattr(os, "copy_file_range", None)
 
 #: errno values of os.copy_file_range that mean "not here": copy another way.
 _NO_KERNEL_COPY = frozenset(
@@ -177,8 +180,11 @@ def read(
     """
     limits = limits or ReadLimits()
     with _opened(source) as (fp, size):
-        _check_deflated_size(fp, limits)
+        deflated = _check_deflated_size(fp, limits)
         ds = _parse(fp, size)
+        if deflated:
+            # Offsets are into the inflated data set, which pydicom holds.
+            size = _inflated_size(ds, size)
         pixels = _pixels_of(ds)
         _check_header(ds, pixels, limits)
         _check_lengths(ds, size)
@@ -300,13 +306,17 @@ class HeaderRead:
     _end: int = 0
     _stamp: tuple[int, int] | None = None
 
-    def copy_pixel_element(self, out: BinaryIO) -> int:
+    def copy_pixel_element(self, out: BinaryIO | int) -> int:
         """Append the pixel data element, as the source holds it, to `out`.
+
+        For a source on disk the kernel copies it (``os.copy_file_range``
+        where there is one); it never passes through Python objects.
 
         Parameters
         ----------
-        out : binary file object
-            Opened for writing; the element is written at its position.
+        out : binary file object or int
+            A file object opened for writing, or an OS file descriptor; the
+            element is written at its current position, which moves past it.
 
         Returns
         -------
@@ -320,8 +330,11 @@ class HeaderRead:
         """
         return _copy_range(self, self.pixel_offset, self.pixel_length, out)
 
-    def copy_file(self, out: BinaryIO) -> int:
-        """Write the whole source, byte for byte, to `out`; return its size."""
+    def copy_file(self, out: BinaryIO | int) -> int:
+        """Write the whole source, byte for byte, to `out`; return its size.
+
+        `out` is as for :meth:`copy_pixel_element`.
+        """
         return _copy_range(self, self._start, self._end - self._start, out)
 
 
@@ -382,10 +395,7 @@ def read_header(
         if not _encoded_as(syntax, found.encoding):
             return None
         _check_lengths(ds, size)
-        if pixels is not None and not pixels.encapsulated:
-            available = max(0, size - found.value_offset)
-            if available < pixels.length:
-                raise _truncated(pixels.tag, pixels.length, available)
+        found.check_lengths(size)
         _check_pixel_data(ds, pixels)
         if not _load_deferred(ds, fp):
             return None
@@ -447,15 +457,18 @@ def _opened(
     yield source, end
 
 
-def _check_deflated_size(fp: BinaryIO, limits: ReadLimits) -> None:
-    """Refuse a deflated data set that inflates far beyond the image limit."""
+def _check_deflated_size(fp: BinaryIO, limits: ReadLimits) -> bool:
+    """Refuse a deflated data set that inflates far beyond the image limit.
+
+    Returns whether the data set is deflated.
+    """
     # pydicom inflates a Deflated Explicit VR Little Endian body in one go, so
     # a small file could expand to gigabytes before any header is seen. We
     # inflate it once in chunks, keeping nothing, and stop at the limit.
     start = fp.tell()
     try:
         if not _is_deflated(fp):
-            return
+            return False
 
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         budget = limits.max_image_bytes + _HEADER_ALLOWANCE
@@ -478,8 +491,20 @@ def _check_deflated_size(fp: BinaryIO, limits: ReadLimits) -> None:
                 "truncated: the deflated data set ends before its compressed "
                 "stream does"
             )
+        return True
     finally:
         fp.seek(start)
+
+
+def _inflated_size(ds: Dataset, size: int) -> int:
+    """The end of the inflated data set pydicom read a deflated file into."""
+    buffer = getattr(ds, "buffer", None)
+    if buffer is None or not hasattr(buffer, "seek"):
+        return size
+    position = buffer.tell()
+    end = int(buffer.seek(0, io.SEEK_END))
+    buffer.seek(position)
+    return end
 
 
 def _is_deflated(fp: BinaryIO) -> bool:
@@ -645,26 +670,43 @@ def _check_identity(ds: Dataset) -> None:
             "the folder or the files it lists instead"
         )
 
-    missing = []
-    with unvalidated_values():
-        for tag, name in _IDENTITY:
-            try:
-                value = ds[tag].value if tag in ds else None
-            except Exception:
-                value = None
-            if not str(value or "").strip("\0 "):
-                missing.append(name)
+    missing = [name for tag, name in _IDENTITY if not _text_of(ds, tag)]
     if missing:
         raise InvalidDicomError(
             "not a storable DICOM instance: no " + ", no ".join(missing)
         )
 
 
+def _text_of(ds: Dataset, tag: int) -> str:
+    """An element's value as trimmed text, "" when absent, empty or unreadable.
+
+    A raw ASCII value is decoded as it is, leaving the element raw (a writer
+    then copies it without encoding it again); anything else is converted.
+    """
+    elem = ds.get_item(tag, keep_deferred=True)
+    if elem is None:
+        return ""
+    if isinstance(elem, RawDataElement) and elem.value is not None:
+        try:
+            return elem.value.decode("ascii").strip("\0 ")
+        except UnicodeDecodeError:
+            pass
+    with unvalidated_values():
+        try:
+            value = ds[tag].value
+        except Exception:
+            value = None
+    return str(value or "").strip("\0 ")
+
+
 def _check_lengths(ds: Dataset, size: int) -> None:
     """Refuse a data set whose last element runs past the end of the file."""
     # pydicom stops quietly when fewer than the 8 bytes of an element header are
     # left, so a file cut inside a tag would pass for a shorter one.
-    last = ds.get_item(list(ds.keys())[-1])
+    # The elements as parsed: get_item() would read (and convert) the values
+    # pydicom deferred, the pixel data among them, before the checks pass.
+    elements = list(ds.values())
+    last = elements[-1] if elements else None
     if isinstance(last, RawDataElement) and last.length != _UNDEFINED_LENGTH:
         left = size - (last.value_tell + last.length)
         if 0 < left < 8:
@@ -672,8 +714,7 @@ def _check_lengths(ds: Dataset, size: int) -> None:
                 "truncated: the file ends inside the header of a data element"
             )
 
-    for tag in list(ds.keys()):
-        raw = ds.get_item(tag)
+    for raw in elements:
         if not isinstance(raw, RawDataElement) or raw.length == _UNDEFINED_LENGTH:
             continue
         if raw.value is None:
@@ -681,7 +722,7 @@ def _check_lengths(ds: Dataset, size: int) -> None:
         else:
             available = len(raw.value)
         if available < raw.length:
-            raise _truncated(tag, raw.length, available)
+            raise _truncated(raw.tag, raw.length, available)
 
 
 def _truncated(tag: int, declared: int, available: int) -> InvalidDicomError:
@@ -762,7 +803,7 @@ def _pixels_of(ds: Dataset) -> _Pixels | None:
     tag = next((tag for tag in _PIXEL_TAGS if tag in ds), None)
     if tag is None:
         return None
-    elem = ds.get_item(tag)
+    elem = ds.get_item(tag, keep_deferred=True)
     if isinstance(elem, RawDataElement):
         encapsulated = elem.length == _UNDEFINED_LENGTH
         length = elem.length
@@ -808,15 +849,44 @@ def _describe(tag: int) -> str:
 
 
 @dataclass(frozen=True)
+class _Element:
+    """An element's tag, declared value length and value offset in the file."""
+
+    tag: int
+    length: int
+    value_offset: int
+
+
+@dataclass(frozen=True)
 class _Found:
     """Where :func:`_find_pixel_element` found the pixel data element."""
 
     pixels: _Pixels | None
     encoding: tuple[bool, bool] | None
     offset: int
-    value_offset: int
     end: int
-    trailing: tuple[int, ...]
+    #: The pixel data element, and the top-level elements after it.
+    elements: tuple[_Element, ...]
+
+    @property
+    def trailing(self) -> tuple[int, ...]:
+        return tuple(element.tag for element in self.elements[1:])
+
+    def check_lengths(self, size: int) -> None:
+        """Refuse as :func:`_check_lengths` refuses the same elements."""
+        if self.elements:
+            last = self.elements[-1]
+            left = size - (last.value_offset + last.length)
+            if 0 < left < 8:
+                raise InvalidDicomError(
+                    "truncated: the file ends inside the header of a data element"
+                )
+        for element in self.elements:
+            if element.length == _UNDEFINED_LENGTH:
+                continue
+            available = max(0, size - element.value_offset)
+            if available < element.length:
+                raise _truncated(element.tag, element.length, available)
 
 
 def _find_pixel_element(fp: BinaryIO, size: int) -> _Found | None:
@@ -828,10 +898,10 @@ def _find_pixel_element(fp: BinaryIO, size: int) -> _Found | None:
     data set in another encoding than its transfer syntax names.
     """
     offset = fp.tell()
-    head = fp.read(8)
+    head = _read_at(fp, offset, 12)
     if len(head) < 8:
         # No pixel data: pydicom read the data set to its end.
-        return _Found(None, None, size, size, size, ())
+        return _Found(None, None, size, size, ())
     encoding = _pixel_encoding(head)
     if encoding is None:
         return None
@@ -841,14 +911,13 @@ def _find_pixel_element(fp: BinaryIO, size: int) -> _Found | None:
     group, element = struct.unpack(endian + "HH", head[:4])
     tag = group << 16 | element
     if implicit:
-        (length,) = struct.unpack(endian + "L", head[4:])
+        (length,) = struct.unpack(endian + "L", head[4:8])
         value_offset = offset + 8
-    else:
-        more = fp.read(4)
-        if len(more) < 4:
-            return None
-        (length,) = struct.unpack(endian + "L", more)
+    elif len(head) == 12:
+        (length,) = struct.unpack(endian + "L", head[8:])
         value_offset = offset + 12
+    else:
+        return None
 
     if length == _UNDEFINED_LENGTH:
         # Encapsulated data is little endian explicit VR (PS3.5 A.4).
@@ -865,21 +934,24 @@ def _find_pixel_element(fp: BinaryIO, size: int) -> _Found | None:
         end = value_offset + length
         pixels = _Pixels(tag, False, length)
 
-    trailing = _trailing_tags(fp, end, size, encoding, tag)
+    trailing = _trailing_elements(fp, end, size, encoding, tag)
     if trailing is None:
         return None
-    return _Found(pixels, encoding, offset, value_offset, end, trailing)
+    pixel_element = _Element(tag, length, value_offset)
+    return _Found(pixels, encoding, offset, end, (pixel_element, *trailing))
 
 
 def _fragments_end(fp: BinaryIO, position: int, size: int) -> int | None:
     """The end of encapsulated pixel data: the items are skipped, never read."""
     # pydicom walks the items the same way before it falls back to searching
     # the bytes for the delimiter; a file cut inside the items is truncated
-    # for both.
+    # for both. A file cut inside the delimiter's own length is not: pydicom
+    # finds the delimiter's tag and reads it, so that is left to read().
     while True:
-        fp.seek(position)
-        head = fp.read(8)
+        head = _read_at(fp, position, 8)
         if len(head) < 8:
+            if len(head) >= 4 and head[:4] == _ITEM.pack(0xFFFE, 0xE0DD, 0)[:4]:
+                return None
             raise _cut_inside()
         group, element, length = _ITEM.unpack(head)
         if group != 0xFFFE:
@@ -893,47 +965,58 @@ def _fragments_end(fp: BinaryIO, position: int, size: int) -> int | None:
             raise _cut_inside()
 
 
-def _trailing_tags(
+def _trailing_elements(
     fp: BinaryIO,
     position: int,
     size: int,
     encoding: tuple[bool, bool],
     after: int,
-) -> tuple[int, ...] | None:
-    """The tags of the elements after the pixel data, None if any is unusual."""
+) -> list[_Element] | None:
+    """The top-level elements after the pixel data; None if any is unusual.
+
+    An element whose value runs past the end of the file is returned as it
+    is, for :meth:`_Found.check_lengths` to refuse as read() would.
+    """
     implicit, little = encoding
     endian = "<" if little else ">"
-    tags: list[int] = []
+    elements: list[_Element] = []
     while position < size:
-        if size - position < 8 or len(tags) >= _MAX_TRAILING:
+        if size - position < 8:
+            break  # the file ends inside an element's header: refused
+        if len(elements) >= _MAX_TRAILING:
             return None
-        fp.seek(position)
-        head = fp.read(8)
+        head = _read_at(fp, position, 12)
         group, element = struct.unpack(endian + "HH", head[:4])
         tag = group << 16 | element
         if tag <= after:
             return None
         if implicit:
-            (length,) = struct.unpack(endian + "L", head[4:])
+            (length,) = struct.unpack(endian + "L", head[4:8])
             header = 8
-        elif head[4:6] in _LONG_VRS:
-            more = fp.read(4)
-            if len(more) < 4:
-                return None
-            (length,) = struct.unpack(endian + "L", more)
+        elif head[4:6] in _LONG_VRS and len(head) == 12:
+            (length,) = struct.unpack(endian + "L", head[8:])
             header = 12
         elif head[4:6] in _SHORT_VRS:
-            (length,) = struct.unpack(endian + "H", head[6:])
+            (length,) = struct.unpack(endian + "H", head[6:8])
             header = 8
         else:
             return None
         if length == _UNDEFINED_LENGTH:
             return None
+        elements.append(_Element(tag, length, position + header))
         position += header + length
-        if position > size:
-            return None
-        tags.append(tag)
-    return tuple(tags)
+        after = tag
+    return elements
+
+
+def _read_at(fp: BinaryIO, position: int, count: int) -> bytes:
+    """`count` bytes of `fp` from `position` (fewer at its end), unbuffered."""
+    # A buffered reader would fill its whole buffer for each item header.
+    descriptor = _fileno(fp)
+    if descriptor is not None and hasattr(os, "pread"):
+        return os.pread(descriptor, count, position)
+    fp.seek(position)
+    return fp.read(count)
 
 
 def _pixel_encoding(head: bytes) -> tuple[bool, bool] | None:
@@ -961,13 +1044,16 @@ def _encoded_as(syntax: UID, encoding: tuple[bool, bool] | None) -> bool:
 
 def _load_deferred(ds: Dataset, fp: BinaryIO) -> bool:
     """Read the values pydicom deferred, keeping them raw; False if it cannot."""
-    for tag in list(ds.keys()):
-        elem = ds.get_item(tag)
-        if isinstance(elem, RawDataElement) and elem.value is None:
-            if elem.length == _UNDEFINED_LENGTH:
-                return False
-            fp.seek(elem.value_tell)
-            ds[tag] = elem._replace(value=fp.read(elem.length))
+    deferred = [
+        elem
+        for elem in ds.values()
+        if isinstance(elem, RawDataElement) and elem.value is None
+    ]
+    for elem in deferred:
+        if elem.length == _UNDEFINED_LENGTH:
+            return False
+        fp.seek(elem.value_tell)
+        ds[elem.tag] = elem._replace(value=fp.read(elem.length))
     return True
 
 
@@ -998,78 +1084,144 @@ def _changed() -> InvalidDicomError:
     )
 
 
-def _copy_range(header: HeaderRead, offset: int, length: int, out: BinaryIO) -> int:
+def _copy_range(
+    header: HeaderRead, offset: int, length: int, out: BinaryIO | int
+) -> int:
     """Write `length` bytes of the header's source from `offset` to `out`."""
-    source = header.source
     if length <= 0:
         return 0
+    if isinstance(out, int):
+        _copy_to_descriptor(header, offset, length, out)
+        return length
+    descriptor = _fileno(out)
+    if descriptor is None:
+        # An in-memory output (a BytesIO): no descriptor to copy into.
+        out.write(_read_range(header, offset, length))
+        return length
+    out.flush()
+    position = out.tell()
+    os.lseek(descriptor, position, os.SEEK_SET)
+    _copy_to_descriptor(header, offset, length, descriptor)
+    out.seek(position + length)
+    return length
+
+
+def _copy_to_descriptor(header: HeaderRead, offset: int, length: int, out: int) -> None:
+    """Copy a range of the source to the current position of descriptor `out`."""
+    source = header.source
     if isinstance(source, bytes | io.BytesIO):
-        buffer = source if isinstance(source, bytes) else source.getbuffer()
+        with _memory_range(source, offset, length) as part:
+            _write_all(out, part)
+        return
+    if isinstance(source, Path):
+        descriptor = os.open(source, os.O_RDONLY | _O_CLOEXEC | _O_BINARY)
+        try:
+            status = os.fstat(descriptor)
+            if (status.st_size, status.st_mtime_ns) != header._stamp:
+                raise _changed()
+            _copy_between(descriptor, offset, length, out)
+        finally:
+            os.close(descriptor)
+        return
+    descriptor = _fileno(source)
+    if descriptor is not None:
+        _copy_between(descriptor, offset, length, out)
+        return
+    source.seek(offset)
+    left = length
+    while left:
+        chunk = source.read(min(left, _COPY_CHUNK))
+        if not chunk:
+            raise _changed()
+        _write_all(out, chunk)
+        left -= len(chunk)
+
+
+def _read_range(header: HeaderRead, offset: int, length: int) -> bytes:
+    """A range of the source, read into memory."""
+    source = header.source
+    if isinstance(source, bytes | io.BytesIO):
+        with _memory_range(source, offset, length) as part:
+            return bytes(part)
+    if isinstance(source, Path):
+        with open(source, "rb") as original:
+            if _stamp(original) != header._stamp:
+                raise _changed()
+            original.seek(offset)
+            data = original.read(length)
+    else:
+        source.seek(offset)
+        data = source.read(length)
+    if len(data) < length:
+        raise _changed()
+    return data
+
+
+@contextlib.contextmanager
+def _memory_range(
+    source: bytes | io.BytesIO, offset: int, length: int
+) -> Iterator[memoryview]:
+    """A view of a range of an in-memory source, released afterwards."""
+    buffer = source if isinstance(source, bytes) else source.getbuffer()
+    try:
         with memoryview(buffer) as view:
             if offset + length > len(view):
                 raise _changed()
             with view[offset : offset + length] as part:
-                out.write(part)
+                yield part
+    finally:
         if isinstance(buffer, memoryview):
             buffer.release()
-        return length
-    if isinstance(source, Path):
-        with open(source, "rb", buffering=0) as original:
-            if _stamp(original) != header._stamp:
-                raise _changed()
-            _copy_between(original, out, offset, length)
-        return length
-    _copy_between(source, out, offset, length)
-    return length
 
 
-def _copy_between(source: BinaryIO, out: BinaryIO, offset: int, length: int) -> None:
-    """Copy a range of one file into another, in the kernel where it can."""
-    out.flush()
-    position = out.tell()
+def _fileno(stream: BinaryIO) -> int | None:
+    """The descriptor of a file object, None for in-memory ones."""
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _copy_between(source: int, offset: int, length: int, out: int) -> None:
+    """Copy a range of one file to another's position, in the kernel if it can."""
     copied = 0
-    copy_file_range = getattr(os, "copy_file_range", None)
-    if copy_file_range is not None:
-        try:
-            source_fd, out_fd = source.fileno(), out.fileno()
-        except (AttributeError, OSError):
-            pass
-        else:
-            copied = _kernel_copy(
-                copy_file_range, source_fd, out_fd, offset, position, length
-            )
+    if _COPY_FILE_RANGE is not None:
+        copied = _kernel_copy(_COPY_FILE_RANGE, source, offset, length, out)
+    # The rest (all of it on other platforms and some file systems) through
+    # plain reads and writes.
+    while copied < length:
+        chunk = _pread(source, min(length - copied, _COPY_CHUNK), offset + copied)
+        if not chunk:
+            raise _changed()
+        _write_all(out, chunk)
+        copied += len(chunk)
 
-    if copied < length:
-        # No kernel copy here (another platform, file system or a file object
-        # without a descriptor): plain reads and writes.
-        source.seek(offset + copied)
-        out.seek(position + copied)
-        left = length - copied
-        while left:
-            chunk = source.read(min(left, _COPY_CHUNK))
-            if not chunk:
-                raise _changed()
-            out.write(chunk)
-            left -= len(chunk)
-    else:
-        out.seek(position + length)
+
+def _pread(descriptor: int, count: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(descriptor, count, offset)
+    os.lseek(descriptor, offset, os.SEEK_SET)
+    return os.read(descriptor, count)
+
+
+def _write_all(descriptor: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while len(view):
+        view = view[os.write(descriptor, view) :]
 
 
 def _kernel_copy(
     copy_file_range: Callable[..., int],
-    source_fd: int,
-    out_fd: int,
+    source: int,
     offset: int,
-    position: int,
     length: int,
+    out: int,
 ) -> int:
     """os.copy_file_range until done; the bytes copied (fewer if unsupported)."""
     copied = 0
     while copied < length:
         try:
-            count = copy_file_range(
-                source_fd, out_fd, length - copied, offset + copied, position + copied
-            )
+            count = copy_file_range(source, out, length - copied, offset + copied)
         except OSError as exc:
             if exc.errno in _NO_KERNEL_COPY:
                 return copied
