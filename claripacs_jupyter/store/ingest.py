@@ -11,7 +11,9 @@ until then, so a crash rolls them back (see that module).
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import shutil
 import threading
 import warnings
@@ -20,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -40,10 +42,15 @@ from ..dicom import (
 from ..errors import ClaripacsError, InvalidDicomError, InvalidInputError, StoreError
 from .accession import new_accession
 from .journal import Journal, prune_empty_folders
-from .layout import atomic_write, instance_path, sync_files
+from .layout import (
+    atomic_write,
+    atomic_write_descriptor,
+    instance_path,
+    sync_files,
+)
 from .ordering import position_along_normal
 from .part10 import encode_header
-from .report import Outcome
+from .report import Outcome, Status
 from .schema import cases, instances, series
 from .sources import Unit
 
@@ -54,6 +61,8 @@ __all__ = ["Batch", "ORIGINAL_ACCESSION"]
 
 logger = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 #: How the case notes keep the Accession Number a study arrived with.
 ORIGINAL_ACCESSION = "Original accession: {}"
 
@@ -63,10 +72,15 @@ _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 _WRITERS = 2
 _IN_FLIGHT = 8
 
-_STORED_CASE_OF = (
-    select(series.c.accession)
-    .join(instances, instances.c.series_uid == series.c.uid)
-    .where(instances.c.sop_uid == bindparam("sop_uid"))
+# Inputs read ahead of storing, for one duplicate lookup per chunk: at most
+# this many, holding at most this many bytes of sources in memory.
+_CHUNK = 64
+_CHUNK_BYTES = 64 * 1024**2
+
+_STORED_CASES_OF = (
+    select(instances.c.sop_uid, series.c.accession)
+    .join(series, instances.c.series_uid == series.c.uid)
+    .where(instances.c.sop_uid.in_(bindparam("sop_uids", expanding=True)))
 )
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
@@ -120,6 +134,19 @@ class _Written:
 
 
 @dataclass
+class _Input:
+    """An input read and checked, queued for its chunk's duplicate lookup."""
+
+    outcome: Outcome
+    source: Path | bytes | BinaryIO
+    ds: Dataset
+    header: HeaderRead | None
+    study_uid: str
+    sop_uid: str
+    memory: int
+
+
+@dataclass
 class _Repeat:
     """An instance seen a second time in this batch."""
 
@@ -157,32 +184,29 @@ class Batch:
         self._written: list[_Written] = []
         self._repeats: list[_Repeat] = []
         self._seen: dict[str, _Written] = {}
+        self._queue: list[_Input] = []
+        self._queued_bytes = 0
         self._now = datetime.now(UTC)
 
     def add(self, unit: Unit) -> Outcome:
-        """Read, anonymize and start writing one input; return its outcome."""
-        try:
-            source = unit.load()
-            start = 0 if isinstance(source, Path | bytes) else source.tell()
-            header = read_header(source, limits=self._limits)
-            if header is None or not self._copies_pixels(header):
-                # Deflated or unusual: read whole, from where the header began.
-                if not isinstance(source, Path | bytes):
-                    source.seek(start)
-                dataset = read(source, limits=self._limits)
-                return self._add(unit.name, source, dataset, None)
-            return self._add(unit.name, source, header.dataset, header)
-        except ClaripacsError as exc:
-            return Outcome(unit.name, "skipped", str(exc))
-        except OSError as exc:
-            # Writes fail in the pool (see _settle); here the input was unreadable.
-            reason = f"could not be read ({_system_reason(exc)})"
-            return Outcome(unit.name, "skipped", reason)
-        except Exception as exc:
-            return Outcome(unit.name, "skipped", _unexpected(exc))
+        """Read and check one input, and queue it to be stored; return its outcome.
+
+        Inputs are stored a chunk at a time, with one duplicate lookup in the
+        index for the whole chunk; the outcome returned is filled in then,
+        and is final once :meth:`commit` returns.
+        """
+        outcome = Outcome(unit.name, "stored", None, None, None)
+        read_in = _guarded(outcome, self._read, unit, outcome)
+        if read_in is not None:
+            self._queue.append(read_in)
+            self._queued_bytes += read_in.memory
+            if len(self._queue) >= _CHUNK or self._queued_bytes >= _CHUNK_BYTES:
+                self._flush()
+        return outcome
 
     def commit(self) -> None:
         """Settle the writes, insert the index rows in one transaction, end."""
+        self._flush()
         self._conn.close()
         self._pool.shutdown(wait=True)
         settled = [item for item in self._written if _settle(item)]
@@ -214,6 +238,7 @@ class Batch:
 
     def abandon(self) -> None:
         """Remove the files this batch wrote; the index never named them."""
+        self._queue.clear()
         self._conn.close()
         self._pool.shutdown(wait=True)
         finals = [item.final for item in self._written]
@@ -231,40 +256,64 @@ class Batch:
         # profile keeps after it would be lost.
         return not any(tag in TEACHING for tag in header.trailing_tags)
 
-    def _add(
-        self,
-        name: str,
-        source: Path | bytes | BinaryIO,
-        ds: Dataset,
-        header: HeaderRead | None,
-    ) -> Outcome:
+    def _read(self, unit: Unit, outcome: Outcome) -> _Input:
+        """Read an input's header (or the whole file), check it, predict its UIDs."""
+        source = unit.load()
+        start = 0 if isinstance(source, Path | bytes) else source.tell()
+        header = read_header(source, limits=self._limits)
+        if header is None or not self._copies_pixels(header):
+            # Deflated or unusual: read whole, from where the header began.
+            if not isinstance(source, Path | bytes):
+                source.seek(start)
+            header = None
+            ds = read(source, limits=self._limits)
+        else:
+            ds = header.dataset
+
         # A header read leaves values raw: convert the few read here as
         # read() converts them, without pydicom's warnings (they quote values).
         with lenient_values():
-            return self._add_checked(name, source, ds, header)
-
-    def _add_checked(
-        self,
-        name: str,
-        source: Path | bytes | BinaryIO,
-        ds: Dataset,
-        header: HeaderRead | None,
-    ) -> Outcome:
-        _check_storable(ds, header)
-        study_uid = _uid(ds, "StudyInstanceUID")
-        sop_uid = _uid(ds, "SOPInstanceUID")
+            _check_storable(ds, header)
+            study_uid = _uid(ds, "StudyInstanceUID")
+            sop_uid = _uid(ds, "SOPInstanceUID")
         if self._teaching:
             study_uid = remap_uid(study_uid, self._key)
             sop_uid = remap_uid(sop_uid, self._key)
+        memory = _memory(source, header)
+        return _Input(outcome, source, ds, header, study_uid, sop_uid, memory)
 
+    def _flush(self) -> None:
+        """Store the queued inputs, after one duplicate lookup for all of them."""
+        queue, self._queue, self._queued_bytes = self._queue, [], 0
+        if not queue:
+            return
+        stored = self._stored_cases_of([item.sop_uid for item in queue])
+        for item in queue:
+            with lenient_values():
+                _guarded(item.outcome, self._store_one, item, stored)
+
+    def _copies_pixels(self, header: HeaderRead) -> bool:
+        """Whether the file can be written from its header and its pixel bytes."""
+        if not self._teaching:
+            # Stored as received: only a Part 10 file can be copied whole.
+            return header.dataset.preamble is not None
+        # The pixel data element is copied as the last element; anything the
+        # profile keeps after it would be lost.
+        return not any(tag in TEACHING for tag in header.trailing_tags)
+
+    def _store_one(self, item: _Input, stored: dict[str, str]) -> None:
+        """Find the input's case, anonymize it and start writing it."""
+        outcome, source, ds, header = item.outcome, item.source, item.ds, item.header
+        study_uid, sop_uid = item.study_uid, item.sop_uid
         first = self._seen.get(sop_uid)
         if first is not None:
-            outcome = Outcome(name, "duplicate", None, first.case.accession, sop_uid)
+            _settle_as(outcome, "duplicate", first.case.accession, sop_uid)
             self._repeats.append(_Repeat(outcome, first))
-            return outcome
-        known = self._stored_case_of(sop_uid)
+            return
+        known = stored.get(sop_uid)
         if known:
-            return Outcome(name, "duplicate", None, known, sop_uid)
+            _settle_as(outcome, "duplicate", known, sop_uid)
+            return
 
         case = self._case_for(study_uid)
         encoded: bytes | None = None
@@ -316,8 +365,8 @@ class Batch:
             payload = source
         final = self._root / relative
         self._journal.record(relative)
-        outcome = Outcome(name, "stored", None, case.accession, sop_uid)
-        item = _Written(
+        _settle_as(outcome, "stored", case.accession, sop_uid)
+        written = _Written(
             outcome=outcome,
             case=case,
             final=final,
@@ -334,9 +383,8 @@ class Batch:
             original_accession=original,
             review_reasons=reasons,
         )
-        self._written.append(item)
-        self._seen[sop_uid] = item
-        return outcome
+        self._written.append(written)
+        self._seen[sop_uid] = written
 
     def _submit(
         self,
@@ -349,8 +397,13 @@ class Batch:
 
         def write() -> int:
             try:
-                writer = _copier(payload)
-                size = atomic_write(final, self._journal.batch, writer, sync=False)
+                batch = self._journal.batch
+                if isinstance(payload, _Spliced):
+                    size = atomic_write_descriptor(final, batch, payload.write_to)
+                elif isinstance(payload, HeaderRead):
+                    size = atomic_write_descriptor(final, batch, payload.copy_file)
+                else:
+                    size = atomic_write(final, batch, _copier(payload), sync=False)
                 row["size"] = size
                 return size
             finally:
@@ -358,10 +411,10 @@ class Batch:
 
         return self._pool.submit(write)
 
-    def _stored_case_of(self, sop_uid: str) -> str | None:
-        return self._conn.execute(
-            _STORED_CASE_OF, {"sop_uid": sop_uid}
-        ).scalar_one_or_none()
+    def _stored_cases_of(self, sop_uids: list[str]) -> dict[str, str]:
+        """The case of each of these instances that the store already holds."""
+        found = self._conn.execute(_STORED_CASES_OF, {"sop_uids": sop_uids})
+        return {sop_uid: accession for sop_uid, accession in found}
 
     def _case_of_series(self, series_uid: str) -> str | None:
         if series_uid not in self._series_case:
@@ -447,6 +500,46 @@ class Batch:
         if new_series:
             conn.execute(insert(series), new_series)
         conn.execute(insert(instances), [item.instance_row for item in settled])
+
+
+def _guarded(outcome: Outcome, step: Callable[..., _T], *args: Any) -> _T | None:
+    """Run one input's `step`; when it fails, the outcome says why, and None."""
+    try:
+        return step(*args)
+    except ClaripacsError as exc:
+        reason = str(exc)
+    except OSError as exc:
+        # Writes fail in the pool (see _settle); here the input was unreadable.
+        reason = f"could not be read ({_system_reason(exc)})"
+    except Exception as exc:
+        reason = _unexpected(exc)
+    _settle_as(outcome, "skipped", None, None, reason)
+    return None
+
+
+def _settle_as(
+    outcome: Outcome,
+    status: Status,
+    accession: str | None,
+    sop_uid: str | None,
+    reason: str | None = None,
+) -> None:
+    outcome.status, outcome.reason = status, reason
+    outcome.accession, outcome.sop_uid = accession, sop_uid
+
+
+def _memory(source: Path | bytes | BinaryIO, header: HeaderRead | None) -> int:
+    """Roughly the memory an input holds while it waits in the queue."""
+    if isinstance(source, bytes):
+        return len(source)
+    if isinstance(source, io.BytesIO):
+        return source.getbuffer().nbytes
+    if header is None:
+        # Read whole: its pixel data is in memory.
+        if isinstance(source, Path):
+            return source.stat().st_size
+        return source.seek(0, io.SEEK_END)
+    return 0
 
 
 def _settle(item: _Written) -> bool:
@@ -557,25 +650,28 @@ class _Spliced:
     encoded: bytes
     header: HeaderRead
 
+    def write_to(self, descriptor: int) -> int:
+        """Write the file to an OS file descriptor; return its size."""
+        # The same bytes as writing the whole anonymized dataset: the pixel
+        # data element is its last, in the same transfer syntax, and pydicom
+        # would copy its value unchanged.
+        view = memoryview(self.encoded)
+        while len(view):
+            view = view[os.write(descriptor, view) :]
+        return len(self.encoded) + self.header.copy_pixel_element(descriptor)
+
 
 _Payload = _Spliced | HeaderRead | Dataset | Path | bytes | BinaryIO
 
 
-def _copier(payload: _Payload) -> Callable[[BinaryIO], object]:
+def _copier(
+    payload: Dataset | Path | bytes | BinaryIO,
+) -> Callable[[BinaryIO], object]:
     """A function that writes `payload` to a file: a dataset as a Part 10 file
-    (preamble, file meta, data set), the same followed by the source's pixel
-    data element, or the bytes of a file as they are."""
+    (preamble, file meta, data set), or the bytes of a file as they are."""
 
     def copy(handle: BinaryIO) -> None:
-        if isinstance(payload, _Spliced):
-            # The same bytes as writing the whole anonymized dataset: the
-            # pixel data element is its last, in the same transfer syntax,
-            # and pydicom would copy its value unchanged.
-            handle.write(payload.encoded)
-            payload.header.copy_pixel_element(handle)
-        elif isinstance(payload, HeaderRead):
-            payload.copy_file(handle)
-        elif isinstance(payload, Dataset):
+        if isinstance(payload, Dataset):
             pydicom.dcmwrite(handle, payload, enforce_file_format=True)
         elif isinstance(payload, bytes):
             handle.write(payload)

