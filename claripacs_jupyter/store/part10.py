@@ -71,7 +71,7 @@ def encode_header(ds: Dataset) -> bytes:
     encoding = (syntax.is_implicit_VR, syntax.is_little_endian)
     buffer = DicomBytesIO()
     buffer.is_implicit_VR, buffer.is_little_endian = False, True
-    buffer.write(ds.preamble or _PREAMBLE)
+    buffer.write(getattr(ds, "preamble", None) or _PREAMBLE)
     buffer.write(b"DICM")
     meta = _encoded_meta(ds.file_meta)
     if meta is None:
