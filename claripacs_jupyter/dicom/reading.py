@@ -179,7 +179,7 @@ def read(
     refused: the codec cannot be known.
     """
     limits = limits or ReadLimits()
-    with _opened(source) as (fp, size):
+    with _opened(source) as (fp, size, _):
         deflated = _check_deflated_size(fp, limits)
         ds = _parse(fp, size)
         if deflated:
@@ -377,7 +377,7 @@ def read_header(
         As :func:`read` raises it, before anything of the image is read.
     """
     limits = limits or ReadLimits()
-    with _opened(source) as (fp, size):
+    with _opened(source) as (fp, size, status):
         start = fp.tell()
         deflated = _is_deflated(fp)
         fp.seek(start)
@@ -400,7 +400,7 @@ def read_header(
         if not _load_deferred(ds, fp):
             return None
         kept = _kept_source(source, fp)
-        stamp = _stamp(fp) if isinstance(kept, Path) else None
+        stamp = (status.st_size, status.st_mtime_ns) if status is not None else None
 
     if isinstance(ds, pydicom.FileDataset):
         ds.buffer = None
@@ -434,27 +434,29 @@ def lenient_values() -> Iterator[None]:
 @contextlib.contextmanager
 def _opened(
     source: str | os.PathLike[str] | bytes | BinaryIO,
-) -> Iterator[tuple[BinaryIO, int]]:
-    """Yield a seekable binary file for `source` and the offset where it ends."""
+) -> Iterator[tuple[BinaryIO, int, os.stat_result | None]]:
+    """Yield a seekable binary file for `source`, the offset where it ends and,
+    for a path, the file's status."""
     if isinstance(source, bytes | bytearray | memoryview):
-        yield io.BytesIO(bytes(source)), len(source)
+        yield io.BytesIO(bytes(source)), len(source), None
         return
 
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as fp:
-            yield fp, os.fstat(fp.fileno()).st_size
+            status = os.fstat(fp.fileno())
+            yield fp, status.st_size, status
         return
 
     seekable = getattr(source, "seekable", None)
     if seekable is None or not seekable():
         data = source.read()
-        yield io.BytesIO(data), len(data)
+        yield io.BytesIO(data), len(data), None
         return
 
     start = source.tell()
     end = source.seek(0, io.SEEK_END)
     source.seek(start)
-    yield source, end
+    yield source, end, None
 
 
 def _check_deflated_size(fp: BinaryIO, limits: ReadLimits) -> bool:
@@ -898,7 +900,7 @@ def _find_pixel_element(fp: BinaryIO, size: int) -> _Found | None:
     data set in another encoding than its transfer syntax names.
     """
     offset = fp.tell()
-    head = _read_at(fp, offset, 12)
+    head = fp.read(12)  # in the reader's buffer already, most often
     if len(head) < 8:
         # No pixel data: pydicom read the data set to its end.
         return _Found(None, None, size, size, ())

@@ -41,10 +41,17 @@ _EXPLICIT_LONG = {True: struct.Struct("<HH2sHL"), False: struct.Struct(">HH2sHL"
 _GROUP_LENGTH = struct.Struct("<HH2sHL")
 
 #: File meta elements that PS3.10 7.1 requires with a value: (0002,0001),
-#: (0002,0002), (0002,0003), (0002,0010), (0002,0012) and the (0002,0013)
+#: (0002,0002), (0002,0003), (0002,0010), (0002,0012); and the (0002,0013)
 #: that pydicom's writer would otherwise add.
-_REQUIRED_META = (0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012)
-_VERSION_NAME = 0x00020013
+_REQUIRED_META = (
+    0x00020001,
+    0x00020002,
+    0x00020003,
+    0x00020010,
+    0x00020012,
+    0x00020013,
+)
+_META_ENCODING = (False, True)
 
 
 def encode_header(ds: Dataset) -> bytes:
@@ -89,14 +96,14 @@ def encode_header(ds: Dataset) -> bytes:
         return buffer.getvalue()
 
     charset = ds.get("SpecificCharacterSet", default_encoding)
-    for tag in sorted(ds.keys()):
-        if tag.element == 0 and tag.group > 6:
+    # Sorted as ints: BaseTag compares in Python, which shows at this rate.
+    for number, elem in sorted((int(tag), elem) for tag, elem in ds.items()):
+        if number & 0xFFFF == 0 and number >> 16 > 6:
             continue  # retired group lengths, which pydicom leaves out too
-        elem = ds.get_item(tag)
         if _copies_as_is(elem, encoding):
             buffer.write(_framed(elem, encoding))  # type: ignore[arg-type]
         else:
-            write_data_element(buffer, elem, charset)
+            write_data_element(buffer, ds.get_item(number), charset)
     return buffer.getvalue()
 
 
@@ -105,15 +112,14 @@ def _encoded_meta(meta: Dataset) -> bytes | None:
     # Like write_file_meta_info(enforce_standard=True) for a complete group of
     # raw elements: sorted, explicit VR little endian, behind its group length.
     parts = []
-    for tag in sorted(meta.keys()):
-        if tag == 0x00020000:
+    for number, elem in sorted((int(tag), elem) for tag, elem in meta.items()):
+        if number == 0x00020000:
             continue
-        elem = meta.get_item(tag)
-        if tag >> 16 != 0x0002 or not _copies_as_is(elem, (False, True)):
+        if number >> 16 != 0x0002 or not _copies_as_is(elem, _META_ENCODING):
             return None
-        parts.append(_framed(elem, (False, True)))  # type: ignore[arg-type]
-    for tag in (*_REQUIRED_META, _VERSION_NAME):
-        elem = meta.get_item(tag)
+        parts.append(_framed(elem, _META_ENCODING))  # type: ignore[arg-type]
+    for tag in _REQUIRED_META:
+        elem = meta.get_item(tag, keep_deferred=True)
         if not isinstance(elem, RawDataElement) or not elem.value:
             return None
     body = b"".join(parts)
@@ -124,15 +130,16 @@ def _framed(elem: RawDataElement, encoding: tuple[bool, bool]) -> bytes:
     """A raw element's tag, VR and length in `encoding`, then its value."""
     implicit, little = encoding
     value = elem.value or b""
-    tag = elem.tag
+    number = int(elem.tag)
+    group, element = number >> 16, number & 0xFFFF
     if implicit:
-        head = _IMPLICIT.pack(tag.group, tag.element, len(value))
+        head = _IMPLICIT.pack(group, element, len(value))
     elif elem.VR in _LONG_VRS:
         frame = _EXPLICIT_LONG[little]
-        head = frame.pack(tag.group, tag.element, elem.VR.encode(), 0, len(value))
+        head = frame.pack(group, element, elem.VR.encode(), 0, len(value))
     else:
         frame = _EXPLICIT_SHORT[little]
-        head = frame.pack(tag.group, tag.element, elem.VR.encode(), len(value))
+        head = frame.pack(group, element, elem.VR.encode(), len(value))
     return head + value
 
 
