@@ -6,6 +6,11 @@ DICOM, are truncated or cannot be decoded, and an
 :class:`~claripacs_jupyter.errors.ImageTooLargeError` decided from the header
 before any pixel data is read from the file or allocated.
 
+:func:`read` gives a whole dataset. :func:`read_header` makes the same checks,
+with the same reasons, from the header and the pixel data element's own
+framing, and says where that element lies so that a writer keeping the
+transfer syntax can copy it byte for byte without reading it into Python.
+
 Leniency is decided here, once: values that break the rules of their VR (an
 over-long SH, a UID with letters) are accepted silently, because the file is
 still usable and pydicom's own warnings would repeat the offending values, which

@@ -1,10 +1,19 @@
 """One ingest batch: read, anonymize, file into cases, write, and index atomically.
 
-Every input is read (header checks first, pixels never decoded), passed
-through teaching-file anonymization when the store is in teaching mode,
-grouped into a case by its (anonymized) Study Instance UID, and written to its
-place by UID with :func:`~claripacs_jupyter.store.layout.atomic_write`. The
-index rows of the whole batch are inserted in one transaction at the end; the
+Every input's header is read and checked
+(:func:`~claripacs_jupyter.dicom.read_header`; pixels are never decoded, nor
+even read into Python), passed through teaching-file anonymization when the
+store is in teaching mode, grouped into a case by its (anonymized) Study
+Instance UID, and written to its place by UID: the anonymized header, encoded
+with :func:`~claripacs_jupyter.store.part10.encode_header`, followed by the
+source's pixel data element copied byte for byte, which gives the same file as
+writing the whole anonymized dataset with pydicom. Files that cannot be copied
+from (deflated, or of an unusual form) are read whole and written by pydicom.
+
+Each file is written beside its place and renamed
+(:func:`~claripacs_jupyter.store.layout.atomic_write_descriptor`). The index
+rows of the whole batch are inserted in one transaction at the end, after the
+files are durable (:func:`~claripacs_jupyter.store.layout.sync_files`); the
 files it wrote are listed in a :class:`~claripacs_jupyter.store.journal.Journal`
 until then, so a crash rolls them back (see that module).
 """
@@ -124,13 +133,15 @@ class _Written:
 
     outcome: Outcome
     case: _PendingCase
+    relative: str
     final: Path
-    write: Future[int]
     series_row: dict[str, Any]
     instance_row: dict[str, Any]
     study_description: str
     original_accession: str | None
     review_reasons: list[str]
+    #: The write in the pool, once submitted.
+    write: Future[int] = field(default_factory=Future)
 
 
 @dataclass
@@ -161,9 +172,11 @@ class Batch:
     before the commit, call :meth:`abandon` to remove the files written.
     The caller holds the store's write lock throughout.
 
-    Reading and anonymizing happen in the calling thread; writing, fsync and
-    rename in a small pool of threads, so the disk works while the next file
-    is parsed. The outcomes :meth:`add` returns are final once :meth:`commit`
+    Reading and anonymizing happen in the calling thread, a chunk of inputs
+    at a time with one duplicate lookup in the index for the chunk; writing
+    and renaming in a small pool of threads, so the disk works while the next
+    file is parsed; one sync makes the batch's files durable before its rows
+    commit. The outcomes :meth:`add` returns are final once :meth:`commit`
     returns (a write that fails turns its "stored" into "skipped").
     """
 
@@ -289,8 +302,7 @@ class Batch:
             return
         stored = self._stored_cases_of([item.sop_uid for item in queue])
         for item in queue:
-            with lenient_values():
-                _guarded(item.outcome, self._store_one, item, stored)
+            _guarded(item.outcome, self._store_one, item, stored)
 
     def _copies_pixels(self, header: HeaderRead) -> bool:
         """Whether the file can be written from its header and its pixel bytes."""
@@ -303,17 +315,35 @@ class Batch:
 
     def _store_one(self, item: _Input, stored: dict[str, str]) -> None:
         """Find the input's case, anonymize it and start writing it."""
+        # Values are converted leniently while the file is prepared, but the
+        # wait for a writing thread happens outside: the leniency switch is a
+        # process-wide lock that other threads reading files take too.
+        with lenient_values():
+            prepared = self._prepare(item, stored)
+        if prepared is None:
+            return
+        written, payload = prepared
+        self._journal.record(written.relative)
+        written.write = self._submit(written.final, payload, written.instance_row)
+        _settle_as(item.outcome, "stored", written.case.accession, item.sop_uid)
+        self._written.append(written)
+        self._seen[item.sop_uid] = written
+
+    def _prepare(
+        self, item: _Input, stored: dict[str, str]
+    ) -> tuple[_Written, _Payload] | None:
+        """The input's case, rows and file content; None for a duplicate."""
         outcome, source, ds, header = item.outcome, item.source, item.ds, item.header
         study_uid, sop_uid = item.study_uid, item.sop_uid
         first = self._seen.get(sop_uid)
         if first is not None:
             _settle_as(outcome, "duplicate", first.case.accession, sop_uid)
             self._repeats.append(_Repeat(outcome, first))
-            return
+            return None
         known = stored.get(sop_uid)
         if known:
             _settle_as(outcome, "duplicate", known, sop_uid)
-            return
+            return None
 
         case = self._case_for(study_uid)
         encoded: bytes | None = None
@@ -363,14 +393,11 @@ class Batch:
             payload = out
         else:
             payload = source
-        final = self._root / relative
-        self._journal.record(relative)
-        _settle_as(outcome, "stored", case.accession, sop_uid)
         written = _Written(
             outcome=outcome,
             case=case,
-            final=final,
-            write=self._submit(final, payload, row),
+            relative=relative,
+            final=self._root / relative,
             series_row={
                 "uid": series_uid,
                 "accession": case.accession,
@@ -383,8 +410,7 @@ class Batch:
             original_accession=original,
             review_reasons=reasons,
         )
-        self._written.append(written)
-        self._seen[sop_uid] = written
+        return written, payload
 
     def _submit(
         self,
