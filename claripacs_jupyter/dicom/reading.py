@@ -578,6 +578,10 @@ def _cut_inside() -> InvalidDicomError:
     )
 
 
+#: The groups a data set written without preamble and file meta starts with.
+_BARE_GROUPS = frozenset({0x0002, 0x0008})
+
+
 def _parse_without_preamble(fp: BinaryIO, stop_before_pixels: bool) -> Dataset:
     """Read a data set without preamble and file meta, if that is what `fp` is."""
     # Old modalities and some exporters write the bare data set. DCMTK and GDCM
@@ -587,6 +591,17 @@ def _parse_without_preamble(fp: BinaryIO, stop_before_pixels: bool) -> Dataset:
         "not a DICOM file: there is no 'DICM' marker at byte 128 and the "
         "content does not parse as a DICOM data set"
     )
+    # A bare data set starts with a file meta (0002) or identifying (0008)
+    # element. Refuse anything else before the forced parse, which would turn
+    # a large file of zeros into millions of empty elements, one by one.
+    start = fp.tell()
+    head = fp.read(4)
+    fp.seek(start)
+    if len(head) < 4 or not _BARE_GROUPS & {
+        struct.unpack("<H", head[:2])[0],
+        struct.unpack(">H", head[:2])[0],
+    }:
+        raise not_dicom
     try:
         ds = pydicom.dcmread(
             fp,

@@ -128,6 +128,40 @@ class TestRefusals:
         with pytest.raises(InvalidDicomError, match="not a DICOM file"):
             read(fake)
 
+    def test_a_file_of_zeros_is_refused_without_a_forced_parse(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A forced parse walks a large file of zeros as millions of empty
+        # elements (a minute for 200 MB); the first bytes already refuse it.
+        zeros = tmp_path / "zeros.dcm"
+        with zeros.open("wb") as out:
+            out.truncate(1024**2)
+        forced = []
+        real_dcmread = pydicom.dcmread
+
+        def spy(*args: object, **kwargs: object) -> object:
+            forced.append(kwargs.get("force", False))
+            return real_dcmread(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(pydicom, "dcmread", spy)
+
+        with pytest.raises(InvalidDicomError, match="not a DICOM file"):
+            read(zeros)
+
+        assert True not in forced
+
+    def test_a_data_set_without_preamble_or_file_meta_is_read(self) -> None:
+        ds = pydicom.dcmread(_path("CT_small.dcm"))
+        del ds.file_meta
+        ds.preamble = None
+        bare = io.BytesIO()
+        pydicom.dcmwrite(bare, ds, implicit_vr=True, little_endian=True)
+
+        read_back = read(bare.getvalue())
+
+        assert bare.getvalue()[:2] == b"\x08\x00"
+        assert read_back.SOPInstanceUID == ds.SOPInstanceUID
+
     def test_an_empty_file_is_not_dicom(self) -> None:
         with pytest.raises(InvalidDicomError, match="empty"):
             read(b"")
