@@ -77,9 +77,14 @@ ORIGINAL_ACCESSION = "Original accession: {}"
 
 _DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 
-# Threads that write files, and how many encoded files may wait for them.
+# Threads that write files, and how many files may wait for them: any file,
+# and files whose content (a whole dataset or source) is held in memory. Most
+# files wait as an encoded header and the place of their pixel data, a few KB
+# each; the first bound is above _CHUNK, so that storing a chunk never waits
+# for the disk and the writers drain it while the next chunk is read.
 _WRITERS = 2
-_IN_FLIGHT = 8
+_IN_FLIGHT = 128
+_IN_FLIGHT_HELD = 8
 
 # Inputs read ahead of storing, for one duplicate lookup per chunk: at most
 # this many, holding at most this many bytes of sources in memory.
@@ -141,7 +146,7 @@ class _Written:
     original_accession: str | None
     review_reasons: list[str]
     #: The write in the pool, once submitted.
-    write: Future[int] = field(default_factory=Future)
+    write: Future[int] | None = None
 
 
 @dataclass
@@ -192,6 +197,7 @@ class Batch:
         self._conn = store._engine.connect()
         self._pool = ThreadPoolExecutor(_WRITERS, thread_name_prefix="claripacs-write")
         self._slots = threading.BoundedSemaphore(_IN_FLIGHT)
+        self._held_slots = threading.BoundedSemaphore(_IN_FLIGHT_HELD)
         self._cases: dict[str, _PendingCase] = {}
         self._series_case: dict[str, str] = {}
         self._written: list[_Written] = []
@@ -324,7 +330,9 @@ class Batch:
             return
         written, payload = prepared
         self._journal.record(written.relative)
-        written.write = self._submit(written.final, payload, written.instance_row)
+        written.write = self._submit(
+            written.final, payload, written.instance_row, held=item.memory > 0
+        )
         _settle_as(item.outcome, "stored", written.case.accession, item.sop_uid)
         self._written.append(written)
         self._seen[item.sop_uid] = written
@@ -417,9 +425,14 @@ class Batch:
         final: Path,
         payload: _Payload,
         row: dict[str, Any],
+        *,
+        held: bool,
     ) -> Future[int]:
-        # At most _IN_FLIGHT datasets wait in memory for the disk.
+        # At most _IN_FLIGHT files wait for the disk, _IN_FLIGHT_HELD of them
+        # with their content in memory (`held`).
         self._slots.acquire()
+        if held:
+            self._held_slots.acquire()
 
         def write() -> int:
             try:
@@ -433,6 +446,8 @@ class Batch:
                 row["size"] = size
                 return size
             finally:
+                if held:
+                    self._held_slots.release()
                 self._slots.release()
 
         return self._pool.submit(write)
@@ -571,6 +586,8 @@ def _memory(source: Path | bytes | BinaryIO, header: HeaderRead | None) -> int:
 def _settle(item: _Written) -> bool:
     """Wait for an instance's write; on failure turn its outcome into a skip."""
     try:
+        if item.write is None:
+            raise StoreError("the file was never handed to a writer")
         item.write.result()
         return True
     except ClaripacsError as exc:

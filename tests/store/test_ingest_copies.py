@@ -213,3 +213,39 @@ def test_the_stored_file_decodes_to_the_source_pixels(store: Store) -> None:
 
 def _ids(outcome: object) -> tuple[str | None, str | None]:
     return outcome.accession, outcome.sop_uid  # type: ignore[attr-defined]
+
+
+class TestWritesInFlight:
+    """How many files wait for the writing threads."""
+
+    def test_a_chunk_of_header_reads_is_handed_over_without_waiting(self) -> None:
+        # Storing a chunk must not wait for the disk: the writers drain it
+        # while the next chunk is read.
+        assert ingest_module._IN_FLIGHT > ingest_module._CHUNK
+
+    def test_sources_held_in_memory_wait_in_small_numbers(
+        self, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        paths = make_series(tmp_path / "series", 3 * ingest_module._IN_FLIGHT_HELD)
+        sources = [(path.name, path.read_bytes()) for path in paths]
+        pending: list[object] = []
+        most_pending = 0
+        submit = Batch._submit
+
+        def counting_submit(self: Batch, *args: object, held: bool) -> object:
+            nonlocal most_pending
+            future = submit(self, *args, held=held)  # type: ignore[arg-type]
+            if held:
+                pending.append(future)
+                waiting = sum(not f.done() for f in pending)  # type: ignore[attr-defined]
+                most_pending = max(most_pending, waiting)
+            return future
+
+        monkeypatch.setattr(Batch, "_submit", counting_submit)
+
+        report = store.ingest(sources)
+
+        assert report.stored == len(sources)
+        assert len(pending) == len(sources)
+        assert 1 <= most_pending <= ingest_module._IN_FLIGHT_HELD
+        assert_consistent(store)
