@@ -16,6 +16,8 @@ from pydicom import Dataset
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.tag import BaseTag
 
+from ..dicom.values import ascii_text
+
 __all__ = ["element_text_values", "text_element", "text_value", "text_values"]
 
 
@@ -43,14 +45,10 @@ def element_text_values(
     ds: Dataset, tag: int, elem: DataElement | RawDataElement
 ) -> list[str]:
     """Like :func:`text_values`, for the element `elem` of `ds` already found."""
-    if isinstance(elem, RawDataElement) and elem.value is not None:
-        try:
-            text = elem.value.decode("ascii")
-        except UnicodeDecodeError:
-            pass  # another character set: pydicom decodes it below
-        else:
-            values = text.strip(" \0").split("\\")
-            return [v.strip(" \0") for v in values] if values != [""] else []
+    text = ascii_text(elem)  # None for another character set: pydicom decodes it
+    if text is not None:
+        values = text.strip(" \0").split("\\")
+        return [v.strip(" \0") for v in values] if values != [""] else []
     try:
         value = ds[tag].value
     except Exception:  # an undecodable value is treated as absent

@@ -25,6 +25,7 @@ from pydicom.pixels import (
 
 from ..errors import InvalidDicomError, NotFoundError
 from ._leniency import recorded_warnings
+from .values import numeric_value
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def frame_count(ds: Dataset) -> int:
     int
         The number of frames, at least 1.
     """
-    value = ds.get("NumberOfFrames")
+    value = numeric_value(ds, "NumberOfFrames")
     try:
         count = int(value) if value not in (None, "") else 1
     except (TypeError, ValueError):
@@ -268,8 +269,8 @@ def rescale(ds: Dataset, frame: int = 0) -> tuple[float, float]:
         ``(slope, intercept)``.
     """
     source = functional_group(ds, frame, "PixelValueTransformationSequence") or ds
-    slope = _float(source.get("RescaleSlope"), 1.0)
-    intercept = _float(source.get("RescaleIntercept"), 0.0)
+    slope = _float(numeric_value(source, "RescaleSlope"), 1.0)
+    intercept = _float(numeric_value(source, "RescaleIntercept"), 0.0)
     if slope == 0.0:
         logger.warning("(0028,1053) Rescale Slope is 0; using 1")
         slope = 1.0

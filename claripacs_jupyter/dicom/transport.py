@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset
 
 from . import pixels
 from .display import inverts
+from .values import numeric_value
 from .voi import default_window, value_range, windows
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def image_info(ds: Dataset, *, decode: bool = True) -> dict[str, Any]:
         default = default_window(ds, 0).to_dict()
     else:
         default = None
-    instance_number = ds.get("InstanceNumber")
+    instance_number = numeric_value(ds, "InstanceNumber")
 
     return {
         "rows": int(ds.Rows),
@@ -156,7 +157,9 @@ def pixel_spacing(ds: Dataset, frame: int = 0) -> tuple[float, float] | None:
         (measures, "PixelSpacing"),
         (ds, "ImagerPixelSpacing"),
     ):
-        values = _floats(source.get(keyword) if source is not None else None, 2)
+        values = _floats(
+            numeric_value(source, keyword) if source is not None else None, 2
+        )
         if values is not None and values[0] > 0 and values[1] > 0:
             return values[0], values[1]
     return None
@@ -178,7 +181,7 @@ def position(ds: Dataset, frame: int = 0) -> tuple[float, float, float] | None:
         x, y, z of the centre of the first transmitted pixel.
     """
     item = pixels.functional_group(ds, frame, "PlanePositionSequence")
-    values = _floats((item or ds).get("ImagePositionPatient"), 3)
+    values = _floats(numeric_value(item or ds, "ImagePositionPatient"), 3)
     return None if values is None else (values[0], values[1], values[2])
 
 
@@ -198,7 +201,7 @@ def orientation(ds: Dataset, frame: int = 0) -> tuple[float, ...] | None:
         Six direction cosines.
     """
     item = pixels.functional_group(ds, frame, "PlaneOrientationSequence")
-    values = _floats((item or ds).get("ImageOrientationPatient"), 6)
+    values = _floats(numeric_value(item or ds, "ImageOrientationPatient"), 6)
     return None if values is None else tuple(values)
 
 

@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from . import pixels
+from .values import numeric_value
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,8 @@ def windows(ds: Dataset, frame: int = 0) -> list[Window]:
     # files look flatter than on a workstation until both are supported here
     # and in the browser viewer.
     source = pixels.functional_group(ds, frame, "FrameVOILUTSequence") or ds
-    centers = _numbers(source.get("WindowCenter"))
-    widths = _numbers(source.get("WindowWidth"))
+    centers = _numbers(numeric_value(source, "WindowCenter"))
+    widths = _numbers(numeric_value(source, "WindowWidth"))
     explanation = source.get("WindowCenterWidthExplanation")
     if isinstance(explanation, str):
         names = [explanation]
