@@ -9,6 +9,7 @@ per-frame values of enhanced multi-frame files.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,6 +47,8 @@ __all__ = [
 ]
 
 _GREY = ("MONOCHROME1", "MONOCHROME2")
+# (7FE0,0008) Float Pixel Data, (7FE0,0009) Double Float Pixel Data.
+_FLOAT_PIXEL_TAGS = frozenset((0x7FE00008, 0x7FE00009))
 _PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 _YBR = ("YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420")
 
@@ -132,7 +135,7 @@ def stored_dtype(ds: Dataset) -> np.dtype[Any]:
     """
     if is_color(ds):
         return np.dtype(np.uint8)
-    if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+    if _FLOAT_PIXEL_TAGS & ds.keys():
         return np.dtype(np.float32)
     bits = int(ds.get("BitsAllocated", 16) or 16)
     signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
@@ -519,4 +522,4 @@ def _number(value: Any) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    return number if np.isfinite(number) else None
+    return number if math.isfinite(number) else None

@@ -9,6 +9,7 @@ inversion), with the same formula as :func:`~claripacs_jupyter.dicom.render`.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import numpy as np
@@ -221,7 +222,7 @@ def _floats(value: Any, count: int) -> list[float] | None:
         numbers = [float(item) for item in value]
     except (TypeError, ValueError):
         return None
-    if len(numbers) != count or not all(np.isfinite(numbers)):
+    if len(numbers) != count or not all(map(math.isfinite, numbers)):
         return None
     return numbers
 

@@ -15,6 +15,7 @@ the canvas agree.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -246,6 +247,6 @@ def _numbers(value: object) -> list[float]:
             number = float(item)
         except (TypeError, ValueError):
             continue
-        if np.isfinite(number):
+        if math.isfinite(number):
             numbers.append(number)
     return numbers
