@@ -49,6 +49,8 @@ __all__ = [
 _GREY = ("MONOCHROME1", "MONOCHROME2")
 # (7FE0,0008) Float Pixel Data, (7FE0,0009) Double Float Pixel Data.
 _FLOAT_PIXEL_TAGS = frozenset((0x7FE00008, 0x7FE00009))
+# (5200,9229) Shared and (5200,9230) Per-frame Functional Groups Sequence.
+_SHARED_GROUPS, _PER_FRAME_GROUPS = 0x52009229, 0x52009230
 _PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 _YBR = ("YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420")
 
@@ -239,6 +241,10 @@ def functional_group(ds: Dataset, frame: int, keyword: str) -> Dataset | None:
     pydicom.dataset.Dataset or None
         The macro's first item, or None when neither group has it.
     """
+    if _SHARED_GROUPS not in ds._dict and _PER_FRAME_GROUPS not in ds._dict:
+        # Not an enhanced file: two lookups instead of two keyword conversions
+        # (called several times per header at ingest).
+        return None
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")
     if per_frame and 0 <= frame < len(per_frame):
         items = per_frame[frame].get(keyword)
