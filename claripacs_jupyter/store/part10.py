@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 
 from pydicom.charset import default_encoding
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import (
@@ -39,6 +39,7 @@ _IMPLICIT = struct.Struct("<HHL")
 _EXPLICIT_SHORT = {True: struct.Struct("<HH2sH"), False: struct.Struct(">HH2sH")}
 _EXPLICIT_LONG = {True: struct.Struct("<HH2sHL"), False: struct.Struct(">HH2sHL")}
 _GROUP_LENGTH = struct.Struct("<HH2sHL")
+_US = {True: struct.Struct("<H"), False: struct.Struct(">H")}
 
 #: File meta elements that PS3.10 7.1 requires with a value: (0002,0001),
 #: (0002,0002), (0002,0003), (0002,0010), (0002,0012); and the (0002,0013)
@@ -102,6 +103,9 @@ def encode_header(ds: Dataset) -> bytes:
             continue  # retired group lengths, which pydicom leaves out too
         if _copies_as_is(elem, encoding):
             buffer.write(_framed(elem, encoding))  # type: ignore[arg-type]
+        elif (value := _simple_value(elem, encoding[1])) is not None:
+            raw = RawDataElement(elem.tag, elem.VR, len(value), value, 0, *encoding)
+            buffer.write(_framed(raw, encoding))
         else:
             write_data_element(buffer, ds.get_item(number), charset)
     return buffer.getvalue()
@@ -141,6 +145,25 @@ def _framed(elem: RawDataElement, encoding: tuple[bool, bool]) -> bytes:
         frame = _EXPLICIT_SHORT[little]
         head = frame.pack(group, element, elem.VR.encode(), len(value))
     return head + value
+
+
+def _simple_value(elem: object, little: bool) -> bytes | None:
+    """The encoded value of a converted element of one plain value, or None.
+
+    Reading a header converts a few elements (Rows, Columns, Photometric
+    Interpretation...); one US number or one ASCII CS text is encoded here
+    as pydicom's ``write_numbers`` and ``write_string`` encode it (even
+    length, padded with a space). Anything else is left to pydicom.
+    """
+    if isinstance(elem, RawDataElement) or not isinstance(elem, DataElement):
+        return None
+    value = elem.value
+    if elem.VR == "US" and type(value) is int and 0 <= value <= 0xFFFF:
+        return _US[little].pack(value)
+    if elem.VR == "CS" and type(value) is str and value and value.isascii():
+        data = value.encode("ascii")
+        return data + b" " if len(data) % 2 else data
+    return None
 
 
 def _copies_as_is(elem: object, encoding: tuple[bool, bool]) -> bool:

@@ -95,3 +95,23 @@ def test_the_header_and_the_copied_element_read_back_as_the_source() -> None:
     source = pydicom.dcmread(sample("MR_small.dcm"))
     assert read_back.AccessionNumber == "A1"
     assert np.array_equal(read_back.pixel_array, source.pixel_array)
+
+
+@pytest.mark.parametrize(
+    "name", ["CT_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm"]
+)
+def test_converted_numbers_and_codes_encode_as_pydicom_writes_them(name: str) -> None:
+    ds = _anonymized_header(name)
+    with lenient_values():
+        # Converted as a header read converts them: US numbers and CS codes.
+        assert ds.Rows and ds.Columns and ds.BitsAllocated
+        assert ds.PhotometricInterpretation.startswith("MONOCHROME")
+        ds.Modality = "MRI"  # odd length: padded with a space
+        ds.PatientSex = "F"
+        ds.SamplesPerPixel = 0xFFFF
+        ds.ImageType = ["ORIGINAL", "PRIMARY"]  # several values: pydicom's
+
+    encoded = encode_header(ds)
+
+    assert encoded == _dcmwrite(ds)
+    assert b"MRI " in encoded
