@@ -310,15 +310,6 @@ class Batch:
         for item in queue:
             _guarded(item.outcome, self._store_one, item, stored)
 
-    def _copies_pixels(self, header: HeaderRead) -> bool:
-        """Whether the file can be written from its header and its pixel bytes."""
-        if not self._teaching:
-            # Stored as received: only a Part 10 file can be copied whole.
-            return header.dataset.preamble is not None
-        # The pixel data element is copied as the last element; anything the
-        # profile keeps after it would be lost.
-        return not any(tag in TEACHING for tag in header.trailing_tags)
-
     def _store_one(self, item: _Input, stored: dict[str, str]) -> None:
         """Find the input's case, anonymize it and start writing it."""
         # Values are converted leniently while the file is prepared, but the
