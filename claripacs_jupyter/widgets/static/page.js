@@ -1,9 +1,13 @@
 // The standalone case page: an HTTP frame source over the server extension's
-// REST API, and mountPage, which the page template calls.
+// REST API, and mountPage, which the page template calls. mountPage opens the
+// view that the page's query string names (links.js) and gives the page the
+// reference guide's embedded API: get_url(), change_left_mouse(n) and
+// toggle_simple_mode().
 //
 // Requests are same-origin with the session's cookies; no token ever goes into
 // a URL that this module builds.
 
+import { paramsToState, stateToParams, TOOL_NUMBERS, VIEW_PARAMS } from "./links.js";
 import { createViewer } from "./viewer.js";
 
 const STYLESHEET = "claripacs-viewer-css";
@@ -113,11 +117,56 @@ function ensureStylesheet() {
   document.head.append(link);
 }
 
-function numberParam(params, name) {
-  const raw = params.get(name);
-  if (raw === null || raw.trim() === "") return undefined;
-  const value = Number(raw);
-  return Number.isFinite(value) ? value : undefined;
+/** Bars of the page itself (the case bar of the template) that simple mode hides. */
+function pageBars(element) {
+  return element.ownerDocument.querySelectorAll(".cp-case-bar");
+}
+
+/**
+ * Give the page's window the reference guide's embedded API for `viewer`.
+ *
+ * - `get_url()`: this page's URL with the view on screen (series, image,
+ *   window, zoom, xpos, ypos; see links.js). Like the guide's, it leaves
+ *   `mode` out: a caller adds "&mode=simple" when `claripacs_display_mode` is
+ *   "simple".
+ * - `change_left_mouse(n)`: the left-mouse tool by the guide's number: 1
+ *   window/level, 2 drag (pan), 3 scroll, 4 zoom.
+ * - `toggle_simple_mode()`: hide or show the menus and icons; answers the new
+ *   mode.
+ * - `claripacs_display_mode`: "simple" or "normal", kept current.
+ */
+function exposeEmbeddedApi(win, element, viewer) {
+  const showMode = (mode) => {
+    win.claripacs_display_mode = mode;
+    // an inline style: the template's own CSS gives the bar a display
+    for (const bar of pageBars(element)) bar.style.display = mode === "simple" ? "none" : "";
+  };
+  showMode(viewer.getState().mode);
+  viewer.onChange((state, changed) => {
+    if (changed.includes("mode")) showMode(state.mode);
+  });
+
+  win.get_url = () => {
+    const url = new URL(win.location.href);
+    for (const name of [...VIEW_PARAMS, "token"]) url.searchParams.delete(name);
+    const view = stateToParams({ ...viewer.getState(), mode: "normal" });
+    for (const [name, value] of view) url.searchParams.append(name, value);
+    return url.href;
+  };
+  win.change_left_mouse = (n) => {
+    const tool = TOOL_NUMBERS[Number(n)];
+    if (!tool) {
+      throw new RangeError(
+        `change_left_mouse: ${n} is not a tool; use 1 (W/L), 2 (drag), 3 (scroll) or 4 (zoom)`,
+      );
+    }
+    viewer.setState({ tool });
+  };
+  win.toggle_simple_mode = () => {
+    const mode = viewer.getState().mode === "simple" ? "normal" : "simple";
+    viewer.setState({ mode });
+    return mode;
+  };
 }
 
 /**
@@ -125,8 +174,9 @@ function numberParam(params, name) {
  *
  * The element carries `data-accession`, `data-api` (the API root) and
  * `data-xsrf`. `params` are the page's query parameters, with the reference
- * guide's names: `series` (a series UID), `image` (the image number, counted
- * from 1), `window_level` and `window_width`.
+ * guide's names (see links.js): `series`, `image` (counted from 1),
+ * `window_level`, `window_width`, `zoom`, `xpos`, `ypos` and `mode=simple`.
+ * The page's window gets the guide's embedded API (get_url and the others).
  *
  * @param {HTMLElement} element the host element
  * @param {URLSearchParams} params the page's query parameters
@@ -145,19 +195,20 @@ export function mountPage(element, params) {
     window.history.replaceState(window.history.state, "", url.href);
   }
 
-  const options = { height: "100%" };
-  const image = numberParam(params, "image");
-  if (image !== undefined) options.image = Math.max(0, Math.round(image) - 1);
-  const center = numberParam(params, "window_level");
-  const width = numberParam(params, "window_width");
-  if (center !== undefined && width !== undefined && width > 0) {
-    options.window = { center, width };
-  }
+  const view = paramsToState(params);
+  const options = { height: "100%", mode: view.mode };
+  if (view.image !== undefined) options.image = view.image;
+  if (view.window) options.window = view.window;
   if (!element.style.height && element.getBoundingClientRect().height < 100) {
     element.style.height = "100vh";
   }
-  const source = httpSource(api, accession, params.get("series"));
+  const source = httpSource(api, accession, view.series ?? null);
   const viewer = createViewer(element, source, options);
+  const place = {};
+  if (view.zoom !== undefined) place.zoom = view.zoom;
+  if (view.position) place.position = view.position;
+  viewer.setState(place);
+  exposeEmbeddedApi(window, element, viewer);
   viewer.element.focus({ preventScroll: true });
   return viewer;
 }

@@ -171,11 +171,21 @@ function el(tag, props = {}, children = []) {
  * @param {number} [options.image] first image index (0-based)
  * @param {{center: number, width: number}} [options.window] first window
  * @param {string} [options.tool] "scroll", "window", "zoom" or "pan"
+ * @param {string} [options.mode] "simple" hides the toolbar; else "normal"
  * @param {string} [options.height] CSS height of the viewer, e.g. "480px"
  * @param {number} [options.concurrency] frames requested at once
  * @param {number} [options.cacheBytes] pixel bytes kept in memory
  * @returns {object} the viewer: getState, setState, selectSeries, onChange, ready,
  *   destroy
+ *
+ * The state (getState, setState, onChange) holds `series`, `image` (from 0),
+ * `window` ({center, width}), `zoom` (1 fits the image), `pan` (offset of the
+ * image, in fractions of its drawn size), `position` and `mode`. `position` is
+ * `pan` told another way: {x, y}, the image point at the centre of the view in
+ * image pixel coordinates (0 at the image's left and top edges; an undefined
+ * coordinate is the image's middle), null until the image's size is known; a
+ * position set before that is applied when it is. `mode` is "normal" or
+ * "simple" (the toolbar hidden).
  */
 export function createViewer(element, source, options = {}) {
   const state = {
@@ -185,7 +195,9 @@ export function createViewer(element, source, options = {}) {
     zoom: 1,
     pan: { x: 0, y: 0 },
     tool: TOOLS.some((t) => t.id === options.tool) ? options.tool : "scroll",
+    mode: options.mode === "simple" ? "simple" : "normal",
   };
+  let pendingPosition = null; // a position set before the image's size was known
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const cacheBudget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const listeners = new Set();
@@ -294,7 +306,31 @@ export function createViewer(element, source, options = {}) {
       window: state.window ? { ...state.window } : null,
       zoom: state.zoom,
       pan: { ...state.pan },
+      position: positionOf(),
       tool: state.tool,
+      mode: state.mode,
+    };
+  }
+
+  /** The image point at the centre of the view, in image pixels; null if unknown. */
+  function positionOf() {
+    const info = currentInfo();
+    if (!info || !(info.columns > 0) || !(info.rows > 0)) return null;
+    return {
+      x: (0.5 - state.pan.x) * info.columns,
+      y: (0.5 - state.pan.y) * info.rows,
+    };
+  }
+
+  /** The pan that puts image point `position` at the centre; null if unknown. */
+  function panFor(position) {
+    const info = currentInfo();
+    if (!info || !(info.columns > 0) || !(info.rows > 0)) return null;
+    const x = Number(position.x);
+    const y = Number(position.y);
+    return {
+      x: Number.isFinite(x) ? 0.5 - x / info.columns : 0,
+      y: Number.isFinite(y) ? 0.5 - y / info.rows : 0,
     };
   }
 
@@ -330,7 +366,13 @@ export function createViewer(element, source, options = {}) {
         changed.push("zoom");
       }
     }
+    if (partial.position) {
+      const pan = panFor(partial.position);
+      if (pan) partial = { ...partial, pan };
+      else pendingPosition = { ...partial.position };
+    }
     if (partial.pan !== undefined) {
+      if (!partial.position) pendingPosition = null;
       const p = { x: Number(partial.pan.x) || 0, y: Number(partial.pan.y) || 0 };
       if (p.x !== state.pan.x || p.y !== state.pan.y) {
         state.pan = p;
@@ -341,6 +383,13 @@ export function createViewer(element, source, options = {}) {
       if (TOOLS.some((t) => t.id === partial.tool)) {
         state.tool = partial.tool;
         changed.push("tool");
+      }
+    }
+    if (partial.mode !== undefined) {
+      const mode = partial.mode === "simple" ? "simple" : "normal";
+      if (mode !== state.mode) {
+        state.mode = mode;
+        changed.push("mode");
       }
     }
     if (changed.includes("window") && !state.window) {
@@ -581,6 +630,7 @@ export function createViewer(element, source, options = {}) {
       b.setAttribute("aria-pressed", String(b.dataset.tool === state.tool));
     }
     root.dataset.tool = state.tool;
+    root.classList.toggle("cpv-simple", state.mode === "simple");
     root.dataset.image = String(state.image);
     overlayImage.textContent = n ? `Image ${state.image + 1} / ${n}` : "";
     const w = state.window;
@@ -709,6 +759,12 @@ export function createViewer(element, source, options = {}) {
       return;
     }
     const img = images[state.image];
+    if (pendingPosition) {
+      // the image's size is known now: place the point the state asked for
+      const pan = panFor(pendingPosition);
+      pendingPosition = null;
+      if (pan) setState({ pan });
+    }
     paint(frame, img.frame);
     const g = geometry(frame.info);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -915,6 +971,7 @@ export function createViewer(element, source, options = {}) {
     state.window = null;
     state.zoom = 1;
     state.pan = { x: 0, y: 0 };
+    pendingPosition = null;
     presetSignature = "";
     await loadSeries();
     emit(["image", "window", "zoom", "pan"]);
