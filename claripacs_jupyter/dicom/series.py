@@ -9,7 +9,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Stack", "along_normal", "assemble"]
+from pydicom.dataset import Dataset
+
+from . import pixels
+from .transport import position
+
+__all__ = ["Stack", "along_normal", "assemble", "frame_positions"]
 
 #: Two direction cosines closer than this are the same orientation (about 0.06
 #: degrees), so rounding in the files does not split a stack.
@@ -162,6 +167,31 @@ def assemble(instances: Sequence[Mapping[str, Any]]) -> list[Stack]:
                 },
             )
     return result
+
+
+def frame_positions(ds: Dataset) -> list[list[float] | None] | None:
+    """Per-frame (0020,0032) *ImagePositionPatient* of an enhanced multi-frame file.
+
+    Taken from each frame's (0020,9113) *Plane Position Sequence* in the
+    (5200,9230) *Per-frame Functional Groups Sequence*, for
+    :func:`assemble`'s ``frame_positions``.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        A dataset; a header read without pixels will do.
+
+    Returns
+    -------
+    list or None
+        One [x, y, z] (or None) per frame; None for a file that is not an
+        enhanced multi-frame one, or that has one frame.
+    """
+    count = pixels.frame_count(ds)
+    if count < 2 or "PerFrameFunctionalGroupsSequence" not in ds:
+        return None
+    found = [position(ds, index) for index in range(count)]
+    return [list(item) if item is not None else None for item in found]
 
 
 def _single_frames(group: list[Mapping[str, Any]]) -> Stack:

@@ -48,6 +48,7 @@ from ..dicom import (
     read,
     read_header,
 )
+from ..dicom.series import frame_positions
 from ..errors import ClaripacsError, InvalidDicomError, InvalidInputError, StoreError
 from .accession import new_accession
 from .journal import Journal, prune_empty_folders
@@ -646,6 +647,10 @@ def _header_info(ds: Dataset) -> tuple[dict[str, Any], bool]:
     # per JPEG 2000 one; grey images get their pixel statistics on first view
     # (Store.image_info). Colour images need none.
     info = image_info(ds, decode=False)
+    positions = frame_positions(ds)
+    if positions is not None:
+        # Kept for series assembly (Store.stacks), which reads no files.
+        info["frame_positions"] = positions
     return info, info.get("kind") == "rgb"
 
 

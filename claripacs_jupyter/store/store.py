@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..dicom import ReadLimits, image_info, read
+from ..dicom.series import Stack, assemble
 from ..errors import InvalidInputError, NotFoundError, StoreError
 from ..paths import data_dir
 from . import settings as store_settings
@@ -475,7 +476,8 @@ class Store:
         if complete:
             return dict(info)
         limits = ReadLimits(max_image_bytes=self._settings.max_image_bytes)
-        info = image_info(read(path, limits=limits))
+        # Keys only ingest adds (frame_positions) stay.
+        info = {**info, **image_info(read(path, limits=limits))}
         with self._engine.begin() as conn:
             conn.execute(
                 update(instances)
@@ -483,6 +485,30 @@ class Store:
                 .values(image_info=info, info_complete=True)
             )
         return dict(info)
+
+    def stacks(self, accession: str) -> dict[str, list[Stack]]:
+        """Return the stacks of each series of a case, from the index alone.
+
+        See :func:`claripacs_jupyter.dicom.series.assemble`: a series that
+        mixes orientations or image sizes gives several stacks, a multi-frame
+        instance a stack of its own, and each stack carries its spacing and
+        warnings (gaps, duplicate positions, the split).
+
+        Returns
+        -------
+        dict
+            Series Instance UID to its stacks, in the order of
+            :meth:`case`'s series.
+
+        Raises
+        ------
+        NotFoundError
+            No case has this accession.
+        """
+        return {
+            item.uid: assemble([_facts(instance) for instance in item.instances])
+            for item in self.case(accession).series
+        }
 
     def check(self, *, fix: bool = False) -> StoreCheck:
         """Compare the index with the files; with `fix`, remove unindexed files.
@@ -725,3 +751,15 @@ def _instance(row: dict[str, Any], place: int) -> Instance:
         sort_key=place,
         image=dict(row["image_info"]),
     )
+
+
+def _facts(instance: Instance) -> dict[str, Any]:
+    """The facts series assembly needs, from what ingest kept of an instance."""
+    facts = dict(instance.image)
+    facts["uid"] = instance.uid
+    facts.setdefault("rows", instance.rows)
+    facts.setdefault("columns", instance.columns)
+    facts.setdefault("frames", instance.frames)
+    if facts.get("instance_number") is None:
+        facts["instance_number"] = instance.number
+    return facts
