@@ -380,3 +380,36 @@ def test_viewer_shows_exactly_what_dicom_render_makes(
 
     assert result["samples"] == picture.size
     assert result["differing"] == 0, result["first"]
+
+
+def test_position_names_the_image_point_at_the_centre_on_each_axis(
+    page: Page, harness_url: str
+) -> None:
+    _mount(
+        page, harness_url, {**CT, "rows": 32, "columns": 64, "frames": [[WATER] * 4]}
+    )
+
+    page.evaluate("window.viewer.setState({zoom: 2, position: {x: 16, y: 24}})")
+    moved = page.evaluate("window.viewer.getState()")
+    page.evaluate("window.viewer.setState({position: {x: 16}})")
+    half = page.evaluate("window.viewer.getState()")
+
+    assert moved["pan"] == {"x": 0.25, "y": -0.25}
+    assert moved["position"] == {"x": 16, "y": 24}
+    assert page.evaluate("window.changes")[-2]["changed"] == ["zoom", "pan"]
+    assert half["position"] == {"x": 16, "y": 16}  # no y: the image's middle
+
+
+def test_simple_mode_hides_the_toolbar_until_set_back(
+    page: Page, harness_url: str
+) -> None:
+    _mount(page, harness_url, {**CT, "frames": [[WATER] * 4]}, {"mode": "simple"})
+    toolbar = page.locator(".cpv-toolbar")
+    hidden = toolbar.is_hidden()
+
+    page.evaluate("window.viewer.setState({mode: 'normal'})")
+
+    assert hidden
+    assert toolbar.is_visible()
+    assert page.evaluate("window.viewer.getState().mode") == "normal"
+    assert page.evaluate("window.changes")[-1]["changed"] == ["mode"]
