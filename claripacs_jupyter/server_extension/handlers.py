@@ -188,6 +188,10 @@ def _case_summary(case: Case) -> dict[str, Any]:
 def _case_detail(store: Store, accession: str) -> dict[str, Any]:
     """The case with series and instances, each instance with its image info.
 
+    Each series also lists its ``stacks`` (see :meth:`Store.stacks`): the
+    frames in display order, orientation, spacing and warnings (gaps,
+    duplicate positions, a series split by orientation or image size).
+
     The store keeps each instance's image info in its index after the first
     time, so only a case's first detail reads its pixels.
     """
@@ -197,6 +201,11 @@ def _case_detail(store: Store, accession: str) -> dict[str, Any]:
         pairs = zip(series_data["instances"], series.instances, strict=True)
         for instance_data, instance in pairs:
             instance_data["image"] = store.image_info(accession, instance.uid)
+    # After the image info, so that its first completion is read once.
+    stacks = store.stacks(accession)
+    for series_data in data["series"]:
+        found = stacks.get(series_data["uid"], [])
+        series_data["stacks"] = [stack.to_dict() for stack in found]
     return data
 
 
