@@ -201,7 +201,6 @@ def _case_detail(store: Store, accession: str) -> dict[str, Any]:
         pairs = zip(series_data["instances"], series.instances, strict=True)
         for instance_data, instance in pairs:
             instance_data["image"] = store.image_info(accession, instance.uid)
-    # After the image info, so that its first completion is read once.
     stacks = store.stacks(accession)
     for series_data in data["series"]:
         found = stacks.get(series_data["uid"], [])
