@@ -1,19 +1,21 @@
 """The display pipeline: one frame to 8-bit grey or RGB, as a viewer shows it.
 
-Grey frames go through the modality LUT, the VOI window and, for MONOCHROME1,
-inversion; padding is black. Colour frames come out of :mod:`.pixels` as RGB
+Grey frames go through the modality LUT, the VOI window (or VOI LUT) and the
+inversion that (2050,0020) *Presentation LUT Shape* or MONOCHROME1 asks for;
+padding is black. Colour frames come out of :mod:`.pixels` as RGB
 and are windowed per sample (the default window leaves them unchanged).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 from pydicom.dataset import Dataset
 
 from . import pixels
-from .voi import Window, apply_window, default_window
+from .voi import Window, apply_window, default_window, voi_function
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +23,15 @@ __all__ = ["inverts", "render", "supplemental_palette"]
 
 
 def inverts(ds: Dataset) -> bool:
-    """Whether display values are inverted (MONOCHROME1: low values white).
+    """Whether display values are inverted (low values white).
+
+    (2050,0020) *Presentation LUT Shape* decides when the file has it:
+    INVERSE inverts and IDENTITY does not, whatever the photometric
+    interpretation (the Presentation LUT is the last step of the grey
+    pipeline, PS3.3 C.11.6, and its output is the P-value shown; for
+    MONOCHROME1 the standard's image IODs require INVERSE, which is the same
+    single inversion). Without it, (0028,0004) *Photometric Interpretation*
+    MONOCHROME1 inverts.
 
     Parameters
     ----------
@@ -31,12 +41,19 @@ def inverts(ds: Dataset) -> bool:
     Returns
     -------
     bool
-        True for (0028,0004) *Photometric Interpretation* MONOCHROME1.
+        True when the display values are to be inverted.
     """
-    # Not pydicom's apply_presentation_lut: for MONOCHROME1 the Presentation
-    # LUT Shape is INVERSE by definition (PS3.3 C.8.11.6.1.2), describing the
-    # same inversion rather than adding one; the photometric interpretation
-    # alone decides.
+    # Not pydicom's apply_presentation_lut: INVERSE there is max - value over
+    # the array it is given, so a frame without a pixel at the top of the
+    # range would come out shifted; we invert the 8-bit output (255 - value)
+    # exactly as the viewer does.
+    shape = str(ds.get("PresentationLUTShape", "") or "").strip().upper()
+    if shape == "INVERSE":
+        return True
+    if shape == "IDENTITY":
+        return False
+    if shape:
+        logger.warning("unknown (2050,0020) Presentation LUT Shape; ignored")
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
     return photometric == "MONOCHROME1"
 
@@ -51,7 +68,9 @@ def render(ds: Dataset, frame: int = 0, window: Window | None = None) -> np.ndar
     frame : int, optional
         The frame, counting from 0.
     window : Window, optional
-        The VOI window in modality values; :func:`default_window` when None.
+        The VOI window in modality values, or one of the file's VOI LUTs;
+        :func:`default_window` when None. A window whose function is None
+        uses the file's (0028,1056) *VOI LUT Function*.
 
     Returns
     -------
@@ -73,6 +92,8 @@ def render(ds: Dataset, frame: int = 0, window: Window | None = None) -> np.ndar
         return apply_window(stored, window)
 
     window = window or default_window(ds, frame)
+    if window.function is None and window.lut is None:
+        window = replace(window, function=voi_function(ds, frame))
     shown = apply_window(pixels._modality(ds, stored, frame), window)
     if inverts(ds):
         shown = 255 - shown

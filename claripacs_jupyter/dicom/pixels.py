@@ -488,11 +488,40 @@ _PALETTE_KEYWORDS = [
 
 
 def _as_stored(array: np.ndarray, ds: Dataset) -> np.ndarray:
-    """Cast decoded grey values to the dtype that :func:`stored_dtype` names."""
+    """Cast decoded grey values to :func:`stored_dtype`, bits above High Bit off."""
     dtype = stored_dtype(ds)
-    if array.dtype == dtype:
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    return _mask_high_bits(array, ds)
+
+
+def _mask_high_bits(array: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Clear (or sign-extend over) the bits above (0028,0102) *High Bit*.
+
+    Stored values occupy Bits Stored bits; what lies above, such as overlay
+    planes in the spare bits of 12-bit data, is not part of the value.
+    pydicom clears it for native data; decoders of compressed data need not.
+    """
+    if array.dtype.kind not in "iu":
         return array
-    return array.astype(dtype)
+    word = array.dtype.itemsize * 8
+    stored = int(ds.get("BitsStored") or word)
+    high = ds.get("HighBit")
+    if high is not None and int(high) + 1 < stored:
+        stored = int(high) + 1
+    if not 0 < stored < word:
+        return array
+    if array.dtype.kind == "u":
+        mask = (1 << stored) - 1
+        if int(array.max(initial=0)) <= mask:
+            return array
+        return np.bitwise_and(array, array.dtype.type(mask))
+    # Signed: shift the sign bit up to the word's and back, extending it.
+    shift = word - stored
+    low, high_value = -(1 << (stored - 1)), (1 << (stored - 1)) - 1
+    if array.size == 0 or (array.min() >= low and array.max() <= high_value):
+        return array
+    return np.right_shift(np.left_shift(array, shift), shift)
 
 
 def _check_index(ds: Dataset, index: int) -> None:

@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from . import pixels
 from .display import inverts
 from .values import numeric_value
-from .voi import default_window, value_range, windows
+from .voi import default_window, value_range, voi_function, windows
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,12 @@ def image_info(ds: Dataset, *, decode: bool = True) -> dict[str, Any]:
         ``dtype`` (the dtype of :func:`raw_frame`), ``photometric`` (as the
         file declares it), ``invert`` (MONOCHROME1), ``rescale`` ([slope,
         intercept] per frame), ``windows`` and ``default_window`` (dicts with
-        center, width, name), ``padding`` ([low, high] stored values or None),
+        center, width, name, function and lut, see :meth:`Window.to_dict`),
+        ``voi_function`` (the file's (0028,1056) *VOI LUT Function* for
+        frame 0: LINEAR, LINEAR_EXACT or SIGMOID), ``voi_luts`` (the file's
+        VOI LUTs as dicts with first, bits and data; a window's lut is a
+        position in this list), ``voi_lut`` (the first of them, or None),
+        ``padding`` ([low, high] stored values or None),
         ``pixel_spacing`` ([row, column] mm or None), ``position``,
         ``orientation``, ``instance_number`` and ``value_range`` ([min, max]
         modality values without padding, None for rgb).
@@ -80,6 +85,7 @@ def image_info(ds: Dataset, *, decode: bool = True) -> dict[str, Any]:
     else:
         default = None
     instance_number = numeric_value(ds, "InstanceNumber")
+    luts = [window.lut.to_dict() for window in own if window.lut is not None]
 
     return {
         "rows": int(ds.Rows),
@@ -92,6 +98,9 @@ def image_info(ds: Dataset, *, decode: bool = True) -> dict[str, Any]:
         "rescale": rescales,
         "windows": [window.to_dict() for window in own],
         "default_window": default,
+        "voi_function": voi_function(ds),
+        "voi_lut": luts[0] if luts else None,
+        "voi_luts": luts,
         "padding": list(padding) if padding is not None else None,
         "pixel_spacing": _list(pixel_spacing(ds)),
         "position": _list(position(ds)),

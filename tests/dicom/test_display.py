@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
 from claripacs_jupyter.dicom import (
     Window,
     default_window,
+    frame,
     frames,
     modality_values,
     padding_mask,
@@ -19,7 +22,7 @@ from claripacs_jupyter.dicom import (
 from claripacs_jupyter.dicom.voi import value_range
 from claripacs_jupyter.errors import NotFoundError
 
-from .conftest import MakeFile
+from .conftest import MakeFile, build_dataset, encode
 
 
 def _read(name: str):  # type: ignore[no-untyped-def]
@@ -316,3 +319,103 @@ class TestFrames:
 
         with pytest.raises(NotFoundError, match="frame 1 does not exist"):
             render(ds, 1)
+
+
+class TestPresentationLutShape:
+    """(2050,0020) Presentation LUT Shape decides inversion when present."""
+
+    def test_inverse_inverts_a_monochrome2_image(self, make_file: MakeFile) -> None:
+        stored = np.array([[0, 100, 255]], np.uint16)
+        window = Window(128, 256)
+        upright = render(read(make_file(stored)), window=window)
+
+        shown = render(
+            read(make_file(stored, PresentationLUTShape="INVERSE")), window=window
+        )
+
+        assert upright.tolist() == [[0, 100, 255]]
+        assert shown.tolist() == [[255, 155, 0]]
+
+    def test_identity_shows_a_monochrome1_image_upright(
+        self, make_file: MakeFile
+    ) -> None:
+        stored = np.array([[0, 100, 255]], np.uint16)
+        ds = read(
+            make_file(
+                stored,
+                PhotometricInterpretation="MONOCHROME1",
+                PresentationLUTShape="IDENTITY",
+            )
+        )
+
+        shown = render(ds, window=Window(128, 256))
+
+        assert shown.tolist() == [[0, 100, 255]]
+
+    def test_inverse_on_monochrome1_inverts_once(self, make_file: MakeFile) -> None:
+        stored = np.array([[0, 100, 255]], np.uint16)
+        ds = read(
+            make_file(
+                stored,
+                PhotometricInterpretation="MONOCHROME1",
+                PresentationLUTShape="INVERSE",
+            )
+        )
+
+        shown = render(ds, window=Window(128, 256))
+
+        assert shown.tolist() == [[255, 155, 0]]
+
+    def test_a_real_identity_file_is_upright(self) -> None:
+        ds = _read("emri_small.dcm")
+
+        shown = render(ds)
+
+        assert ds.PresentationLUTShape == "IDENTITY"
+        assert int(shown.min()) == 0 and int(shown.max()) == 255
+        low = np.unravel_index(np.argmin(modality_values(ds, 0)), shown.shape)
+        assert int(shown[low]) == 0
+
+
+class TestBitsAboveHighBit:
+    """Bits above (0028,0102) High Bit (overlays, garbage) are not the value."""
+
+    def test_unsigned_12_bit_values_ignore_overlay_bits(
+        self, make_file: MakeFile
+    ) -> None:
+        words = np.array([[0x1FFF, 0xF800], [0x2001, 5]], np.uint16)
+        ds = read(make_file(words, BitsStored=12, HighBit=11))
+
+        stored = frames(ds)[0]
+
+        assert stored.tolist() == [[4095, 2048], [1, 5]]
+        assert render(ds, window=Window(2048, 4096))[0, 0] == 255
+
+    def test_signed_12_bit_values_are_sign_extended(self, make_file: MakeFile) -> None:
+        words = np.array([[0x1FFF, 0xF800], [0x2001, 5]], np.uint16).view(np.int16)
+        ds = read(make_file(words, BitsStored=12, HighBit=11))
+
+        stored = frames(ds)[0]
+
+        assert stored.tolist() == [[-1, -2048], [1, 5]]
+
+    def test_rle_compressed_values_are_masked_too(self, make_file: MakeFile) -> None:
+        words = np.array([[0x1FFF, 0xF800], [0x2001, 5]], np.uint16)
+        ds = build_dataset(words)
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.compress(RLELossless, encoding_plugin="pydicom")
+        # Compressed as 16-bit words, then declared 12-bit: the spare bits
+        # travel inside the RLE segments.
+        ds.BitsStored, ds.HighBit = 12, 11
+        ds = read(encode(ds, RLELossless))
+
+        assert frame(ds, 0).tolist() == [[4095, 2048], [1, 5]]
+
+    def test_a_high_bit_below_bits_stored_still_masks(
+        self, make_file: MakeFile
+    ) -> None:
+        words = np.array([[0x1FFF, 0xF800]], np.uint16)
+        ds = read(make_file(words, BitsStored=16, HighBit=11))
+
+        assert frame(ds, 0).tolist() == [[4095, 2048]]

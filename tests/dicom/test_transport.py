@@ -16,7 +16,7 @@ from claripacs_jupyter.dicom import (
     read,
     render,
 )
-from claripacs_jupyter.dicom.voi import apply_window
+from claripacs_jupyter.dicom.voi import VoiLut, apply_window
 from claripacs_jupyter.errors import InvalidDicomError, NotFoundError
 
 from .conftest import MakeFile
@@ -32,6 +32,9 @@ _KEYS = {
     "rescale",
     "windows",
     "default_window",
+    "voi_function",
+    "voi_lut",
+    "voi_luts",
     "padding",
     "pixel_spacing",
     "position",
@@ -56,9 +59,15 @@ def _viewer_render(stored: np.ndarray, info: dict, frame: int) -> np.ndarray:
     """The viewer's pipeline from the contract, on image_info alone."""
     slope, intercept = info["rescale"][frame]
     window = info["default_window"]
-    shown = apply_window(
-        stored * slope + intercept, Window(window["center"], window["width"])
-    )
+    values = stored * slope + intercept
+    if window["lut"] is not None:
+        lut = info["voi_luts"][window["lut"]]
+        shown = VoiLut(lut["first"], lut["bits"], tuple(lut["data"])).apply(values)
+    else:
+        function = window["function"] or info["voi_function"]
+        shown = apply_window(
+            values, Window(window["center"], window["width"], function=function)
+        )
     if info["invert"]:
         shown = 255 - shown
     if info["padding"] is not None:
@@ -94,7 +103,15 @@ class TestImageInfo:
         assert info["rescale"] == [[1.0, -1024.0]]
         assert info["padding"] == [-2000, -2000]
         assert info["value_range"] == [-1024, 1468]
-        assert info["default_window"] == {"center": 40, "width": 100, "name": "file 1"}
+        assert info["default_window"] == {
+            "center": 40,
+            "width": 100,
+            "name": "file 1",
+            "function": None,
+            "lut": None,
+        }
+        assert info["voi_function"] == "LINEAR"
+        assert info["voi_lut"] is None and info["voi_luts"] == []
         assert info["invert"] is False
 
     def test_monochrome1_inverts(self) -> None:
@@ -185,6 +202,7 @@ class TestRawFrame:
             "RG3_UNCR.dcm",
             "CT_small.dcm",
             "dicomdirtests/77654033/CR1/6154",
+            "vlut_04.dcm",
         ],
     )
     def test_the_viewer_pipeline_matches_render(self, name: str) -> None:
@@ -210,3 +228,63 @@ class TestNotAnImage:
 
         with pytest.raises(InvalidDicomError, match="no pixel data"):
             image_info(ds)
+
+
+class TestImageInfoVoi:
+    """image_info carries the VOI function, VOI LUTs and presentation inversion."""
+
+    def test_a_real_voi_lut_is_sent_with_its_descriptor(self) -> None:
+        info = image_info(_read("vlut_04.dcm"))
+
+        assert info["voi_lut"] == {
+            "first": 0,
+            "bits": 16,
+            "data": [entry * 257 for entry in range(256)],
+        }
+        assert info["voi_luts"] == [info["voi_lut"]]
+        assert info["default_window"]["lut"] == 0
+        assert info["windows"] == [info["default_window"]]
+
+    def test_the_files_function_is_named(self, make_file: MakeFile) -> None:
+        ds = read(
+            make_file(
+                np.zeros((2, 2), np.uint16),
+                WindowCenter=100,
+                WindowWidth=50,
+                VOILUTFunction="LINEAR_EXACT",
+            )
+        )
+
+        info = image_info(ds, decode=False)
+
+        assert info["voi_function"] == "LINEAR_EXACT"
+        assert info["default_window"]["function"] is None
+
+    def test_presentation_lut_shape_inverse_sets_invert(
+        self, make_file: MakeFile
+    ) -> None:
+        ds = read(
+            make_file(np.zeros((2, 2), np.uint16), PresentationLUTShape="INVERSE")
+        )
+
+        assert image_info(ds)["invert"] is True
+
+    @pytest.mark.parametrize(
+        "elements",
+        [
+            {"WindowCenter": 300, "WindowWidth": 400, "VOILUTFunction": "SIGMOID"},
+            {"WindowCenter": 300, "WindowWidth": 0.5, "VOILUTFunction": "LINEAR_EXACT"},
+            {"PresentationLUTShape": "INVERSE", "WindowCenter": 9, "WindowWidth": 90},
+            {"RescaleSlope": 0.5, "RescaleIntercept": -7},
+        ],
+    )
+    def test_the_viewer_pipeline_matches_render(
+        self, make_file: MakeFile, elements: dict
+    ) -> None:
+        stored = np.arange(0, 600, 10, dtype=np.uint16).reshape(6, 10)
+        ds = read(make_file(stored, **elements))
+        info = image_info(ds)
+
+        shown = _viewer_render(_decode(raw_frame(ds, 0), info), info, 0)
+
+        assert np.array_equal(shown, render(ds, 0))
