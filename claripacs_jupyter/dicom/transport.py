@@ -2,8 +2,9 @@
 
 The viewer windows in the browser, so it gets stored values, not pictures:
 :func:`raw_frame` sends one frame's values and :func:`image_info` tells it how
-to turn them into display values (rescale per frame, windows, padding,
-inversion), with the same formula as :func:`~claripacs_jupyter.dicom.render`.
+to turn them into display values (rescale per frame, windows with their VOI
+LUT Function, VOI LUTs, padding, inversion), with the same formulas as
+:func:`~claripacs_jupyter.dicom.render`.
 """
 
 from __future__ import annotations

@@ -332,6 +332,23 @@ class TestVoiLutSequence:
 
         assert render(ds).tolist() == [[0, 64, 128, 255]]
 
+    def test_enhanced_frames_take_the_lut_from_their_functional_group(
+        self, make_file: MakeFile
+    ) -> None:
+        def group(data: list[int]) -> Dataset:
+            voi = Dataset()
+            voi.VOILUTSequence = [lut_item([2, 0, 8], data)]
+            item = Dataset()
+            item.FrameVOILUTSequence = [voi]
+            return item
+
+        stored = np.array([[[0, 1]], [[0, 1]]], np.uint16)
+        groups = [group([10, 20]), group([200, 100])]
+        ds = read(make_file(stored, PerFrameFunctionalGroupsSequence=groups))
+
+        assert render(ds, 0).tolist() == [[10, 20]]
+        assert render(ds, 1).tolist() == [[200, 100]]
+
     def test_a_window_pair_comes_first_and_the_lut_can_be_chosen(
         self, make_file: MakeFile
     ) -> None:
