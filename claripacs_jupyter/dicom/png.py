@@ -38,7 +38,7 @@ def to_png(
     frame : int, optional
         The frame, counting from 0.
     window : Window, optional
-        The VOI window; the default window when None.
+        The VOI window; the frame's default window when None.
     physical_aspect : bool, optional
         Stretch the coarser axis so that pixels that are not square in the
         patient (different row and column spacing) are drawn with their real
@@ -54,7 +54,7 @@ def to_png(
         np.ascontiguousarray(shown), "RGB" if shown.ndim == 3 else "L"
     )
     if physical_aspect:
-        size = aspect_size(ds)
+        size = aspect_size(ds, frame)
         if size != image.size:
             image = image.resize(size, Image.Resampling.BILINEAR)
     out = io.BytesIO()
@@ -62,13 +62,16 @@ def to_png(
     return out.getvalue()
 
 
-def aspect_size(ds: Dataset) -> tuple[int, int]:
+def aspect_size(ds: Dataset, frame: int = 0) -> tuple[int, int]:
     """The (width, height) in which a frame of `ds` looks as it does in life.
 
     Parameters
     ----------
     ds : pydicom.dataset.Dataset
         A dataset with (0028,0010) *Rows* and (0028,0011) *Columns*.
+    frame : int, optional
+        The frame, counting from 0: enhanced files keep the pixel spacing
+        per frame.
 
     Returns
     -------
@@ -80,7 +83,7 @@ def aspect_size(ds: Dataset) -> tuple[int, int]:
     from .transport import pixel_spacing
 
     rows, columns = int(ds.Rows), int(ds.Columns)
-    spacing = pixel_spacing(ds)
+    spacing = pixel_spacing(ds, frame)
     if spacing is None:
         return columns, rows
     row_spacing, column_spacing = spacing

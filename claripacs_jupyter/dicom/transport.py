@@ -57,8 +57,19 @@ def image_info(ds: Dataset, *, decode: bool = True) -> dict[str, Any]:
         position in this list), ``voi_lut`` (the first of them, or None),
         ``padding`` ([low, high] stored values or None),
         ``pixel_spacing`` ([row, column] mm or None), ``position``,
-        ``orientation``, ``instance_number`` and ``value_range`` ([min, max]
-        modality values without padding, None for rgb).
+        ``orientation``, ``instance_number``, ``value_range`` ([min, max]
+        modality values without padding, None for rgb) and ``frames_info``.
+
+        The per-frame keys (``position``, ``orientation``,
+        ``pixel_spacing``, ``windows``, ``voi_function``, ``voi_luts``) are
+        frame 0's. ``frames_info`` is None when every frame has the same
+        values, which is always so for files without functional groups.
+        Otherwise it is a list with one dict per frame that holds only the
+        keys whose values differ between frames (the same keys in every
+        dict), among those above and ``rescale`` ([slope, intercept]); a
+        key left out has the top-level value. A frame's windows refer by
+        ``lut`` to its own ``voi_luts`` and its first window is the one to
+        open it with; without windows, ``default_window``.
 
     Raises
     ------
@@ -108,6 +119,37 @@ def image_info(ds: Dataset, *, decode: bool = True) -> dict[str, Any]:
         "orientation": _list(orientation(ds)),
         "instance_number": _int(instance_number),
         "value_range": list(found) if found is not None else None,
+        "frames_info": _frames_info(ds, rescales),
+    }
+
+
+def _frames_info(
+    ds: Dataset, rescales: list[list[float]]
+) -> list[dict[str, Any]] | None:
+    """The per-frame facts that differ between frames, or None (see image_info)."""
+    count = len(rescales)
+    groups = ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence")
+    if count < 2 or not any(ds.get(keyword) for keyword in groups):
+        # Without functional groups every frame shares the top-level elements.
+        return None
+    facts = [_frame_facts(ds, index, rescales[index]) for index in range(count)]
+    varying = [key for key in facts[0] if any(f[key] != facts[0][key] for f in facts)]
+    if not varying:
+        return None
+    return [{key: fact[key] for key in varying} for fact in facts]
+
+
+def _frame_facts(ds: Dataset, frame: int, rescale: list[float]) -> dict[str, Any]:
+    """One frame's geometry, rescale and VOI, as image_info gives them."""
+    own = windows(ds, frame)
+    return {
+        "position": _list(position(ds, frame)),
+        "orientation": _list(orientation(ds, frame)),
+        "pixel_spacing": _list(pixel_spacing(ds, frame)),
+        "rescale": rescale,
+        "windows": [window.to_dict() for window in own],
+        "voi_function": voi_function(ds, frame),
+        "voi_luts": [w.lut.to_dict() for w in own if w.lut is not None],
     }
 
 
@@ -146,9 +188,10 @@ def raw_frame(ds: Dataset, frame: int) -> bytes:
 def pixel_spacing(ds: Dataset, frame: int = 0) -> tuple[float, float] | None:
     """The (row, column) spacing of pixels in mm, or None when unknown.
 
-    From (0028,0030) *Pixel Spacing*, else the frame's (0028,9110) *Pixel
-    Measures Sequence*, else (0018,1164) *Imager Pixel Spacing* (projection
-    radiographs, measured at the detector: right for the aspect ratio).
+    From the frame's (0028,9110) *Pixel Measures Sequence* (enhanced files,
+    where frames may differ), else (0028,0030) *Pixel Spacing*, else
+    (0018,1164) *Imager Pixel Spacing* (projection radiographs, measured at
+    the detector: right for the aspect ratio).
 
     Parameters
     ----------
@@ -164,8 +207,8 @@ def pixel_spacing(ds: Dataset, frame: int = 0) -> tuple[float, float] | None:
     """
     measures = pixels.functional_group(ds, frame, "PixelMeasuresSequence")
     for source, keyword in (
-        (ds, "PixelSpacing"),
         (measures, "PixelSpacing"),
+        (ds, "PixelSpacing"),
         (ds, "ImagerPixelSpacing"),
     ):
         values = _floats(

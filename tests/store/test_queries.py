@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from claripacs_jupyter.errors import InvalidInputError, NotFoundError
 from claripacs_jupyter.store import Store
 
-from .builders import assert_consistent, make_series, sample, stored_files
+from .builders import assert_consistent, load, make_series, sample, stored_files
 
 
 class TestCaseDetail:
@@ -241,6 +242,28 @@ class TestInstances:
         assert info["rows"] == kept["rows"] == 128
         assert store.case(accession).series[0].instances[0].image == info
 
+    def test_image_info_keeps_the_per_frame_facts_of_enhanced_files(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "enhanced.dcm"
+        pydicom.dcmwrite(path, _enhanced_with_two_windows(), enforce_file_format=True)
+        report = store.ingest([path])
+        accession, sop = report.accessions[0], report.outcomes[0].sop_uid
+        kept = store.case(accession).series[0].instances[0].image
+
+        info = store.image_info(accession, sop)
+
+        assert kept["frames_info"] == info["frames_info"]
+        assert [entry["windows"][0]["center"] for entry in info["frames_info"]] == [
+            40.0 if index % 2 == 0 else 300.0 for index in range(10)
+        ]
+        assert [entry["position"] for entry in info["frames_info"]] == [
+            [0.0, 0.0, 2.0 * index] for index in range(10)
+        ]
+        assert set(info["frames_info"][0]) == {"position", "windows"}
+        assert info["frame_positions"][3] == [0.0, 0.0, 6.0]
+        assert store.case(accession).series[0].instances[0].image == info
+
     def test_a_series_of_another_study_is_refused(
         self, store: Store, tmp_path: Path
     ) -> None:
@@ -252,3 +275,23 @@ class TestInstances:
 
         assert [o.status for o in report.outcomes] == ["stored", "skipped"]
         assert "already belongs to case" in report.outcomes[1].reason
+
+
+def _enhanced_with_two_windows() -> Dataset:
+    """The real enhanced MR emri_small.dcm with per-frame positions and windows.
+
+    Even frames have window 40/400 and odd ones 300/600; frame i lies at z = 2i.
+    """
+    ds = load("emri_small.dcm")
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    groups = []
+    for index in range(10):
+        plane, voi, group = Dataset(), Dataset(), Dataset()
+        plane.ImagePositionPatient = [0, 0, 2 * index]
+        voi.WindowCenter, voi.WindowWidth = (40, 400) if index % 2 == 0 else (300, 600)
+        group.PlanePositionSequence = [plane]
+        group.FrameVOILUTSequence = [voi]
+        groups.append(group)
+    ds.PerFrameFunctionalGroupsSequence = groups
+    return ds
