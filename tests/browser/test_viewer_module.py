@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
 
 from claripacs_jupyter.dicom import image_info, raw_frame, read, render
+from tests.dicom.conftest import build_dataset, encode
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +63,12 @@ def test_gray_frame_displays_modality_values_through_the_window(
 
     state = _mount(page, harness_url, spec)
 
-    assert state["window"] == {"center": 40, "width": 400}
+    assert state["window"] == {
+        "center": 40,
+        "width": 400,
+        "function": None,
+        "lut": None,
+    }
     assert _grey(page, 10, 10) == _window(-1024, 40, 400) == 0
     assert _grey(page, 10, 50) == _window(0, 40, 400)
     assert _grey(page, 50, 10) == _window(1000, 40, 400) == 255
@@ -235,6 +242,98 @@ def test_left_drag_windows_when_the_wl_tool_is_chosen(
     assert pressed == "true"
 
 
+def test_dragging_away_from_a_voi_lut_goes_on_with_the_function(
+    page: Page, harness_url: str
+) -> None:
+    # an inverse ramp over -1024..1023: air white; its window spans that input
+    lut = {"first": -1024, "bits": 12, "data": [4095 - 2 * i for i in range(2048)]}
+    lut_window = {"center": 0, "width": 2048, "name": "Inverse ramp", "lut": 0}
+    spec = {
+        **CT,
+        "voi_luts": [lut],
+        "windows": [{**lut_window, "function": None}],
+        "default_window": {**lut_window, "function": None},
+        "frames": [[AIR, WATER, BONE, WATER]],
+    }
+    _mount(page, harness_url, spec)
+    with_lut = _grey(page, 10, 10)
+    lut_label = page.locator(".cpv-overlay-window").inner_text()
+    box = page.locator(".cpv-stage").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    page.mouse.move(x, y)
+    page.mouse.down(button="right")
+    page.mouse.move(x + 40, y + 60, steps=4)
+    page.mouse.up(button="right")
+    page.wait_for_function("window.viewer.getState().window.lut === null")
+    dragged = page.evaluate("window.viewer.getState().window")
+    expected = _window(-1024, dragged["center"], dragged["width"])
+    page.wait_for_function(
+        f"window.harness.pixelAt(10, 10)[0] === {expected}", timeout=10_000
+    )
+    dragged_label = page.locator(".cpv-overlay-window").inner_text()
+    page.locator(".claripacs-viewer").focus()
+    _redraw(page, "() => window.viewer.setState({window: null})")
+    back = page.evaluate("window.viewer.getState().window")
+
+    assert with_lut == 255
+    assert lut_label == "Inverse ramp"
+    assert dragged["function"] is None
+    assert dragged["width"] > 2048
+    assert dragged["center"] > 0
+    assert dragged_label.startswith("W ")
+    assert back["lut"] == 0
+    assert _grey(page, 10, 10) == 255
+    assert page.locator(".cpv-overlay-window").inner_text() == "Inverse ramp"
+
+
+def test_a_voi_lut_is_a_preset_and_its_key_brings_it_back(
+    page: Page, harness_url: str
+) -> None:
+    lut = {"first": -1024, "bits": 8, "data": [200] * 2048}
+    windows = [
+        {"center": 40, "width": 400, "name": "", "function": None, "lut": None},
+        {"center": 0, "width": 2048, "name": "Flat", "function": None, "lut": 0},
+    ]
+    _mount(
+        page,
+        harness_url,
+        {**CT, "voi_luts": [lut], "windows": windows, "frames": [[WATER] * 4]},
+    )
+    through_window = _grey(page, 10, 10)
+
+    page.locator(".claripacs-viewer").focus()
+    page.keyboard.press("7")
+    page.wait_for_function("window.viewer.element.dataset.window === '0/2048'")
+    page.evaluate("window.harness.waitDrawn(0, 0)")
+    state = page.evaluate("window.viewer.getState().window")
+
+    assert through_window == _window(0, 40, 400)
+    assert state == {"center": 0, "width": 2048, "function": None, "lut": 0}
+    assert _grey(page, 10, 10) == 200
+    assert page.locator(".cpv-preset").last.get_attribute("title") == (
+        "The file's VOI LUT (7)"
+    )
+
+
+def test_a_window_can_name_its_own_voi_function(page: Page, harness_url: str) -> None:
+    # the file's function is SIGMOID; a CT preset has none and takes the file's
+    spec = {**CT, "voi_function": "SIGMOID", "frames": [[WATER + 100] * 4]}
+    _mount(page, harness_url, spec)
+    sigmoid = _grey(page, 10, 10)
+
+    _redraw(
+        page,
+        "() => window.viewer.setState({window: "
+        "{center: 80, width: 100, function: 'LINEAR_EXACT'}})",
+    )
+
+    assert sigmoid == math.floor(255 / (1 + math.exp(-4 * (100 - 40) / 400)) + 0.5)
+    assert sigmoid != _window(100, 40, 400)
+    assert _grey(page, 10, 10) == 179  # (100 - 80) / 100 * 255 + 127.5 = 178.5
+
+
 def test_presets_are_buttons_and_keys_with_the_files_own_windows(
     page: Page, harness_url: str
 ) -> None:
@@ -250,9 +349,14 @@ def test_presets_are_buttons_and_keys_with_the_files_own_windows(
     second_file_window = page.evaluate("window.viewer.getState().window")
     labels = page.locator(".cpv-preset").all_inner_texts()
 
-    assert lung == {"center": -600, "width": 1500}
-    assert bone == {"center": 300, "width": 2000}
-    assert second_file_window == {"center": 200, "width": 443}
+    assert lung == {"center": -600, "width": 1500, "function": None, "lut": None}
+    assert bone == {"center": 300, "width": 2000, "function": None, "lut": None}
+    assert second_file_window == {
+        "center": 200,
+        "width": 443,
+        "function": None,
+        "lut": None,
+    }
     assert labels == ["Soft tissue", "Lung", "Bone", "Brain", "CTA", "File 1", "File 2"]
 
 
@@ -279,7 +383,12 @@ def test_state_changes_are_reported_and_set_state_moves_the_viewer(
     changes = page.evaluate("window.changes")
     assert changes[-1]["changed"] == ["image", "window"]
     assert changes[-1]["state"]["image"] == 3
-    assert changes[-1]["state"]["window"] == {"center": 0, "width": 100}
+    assert changes[-1]["state"]["window"] == {
+        "center": 0,
+        "width": 100,
+        "function": None,
+        "lut": None,
+    }
     assert _grey(page, 10, 10) == _window(3, 0, 100)
 
 
@@ -345,9 +454,31 @@ def test_without_a_file_window_the_data_range_sets_the_window(
     state = _mount(page, harness_url, spec)
 
     low, high = -900, 1067
-    assert state["window"] == {"center": (low + high + 1) / 2, "width": high - low + 1}
+    assert state["window"] == {
+        "center": (low + high + 1) / 2,
+        "width": high - low + 1,
+        "function": None,
+        "lut": None,
+    }
     assert _grey(page, 10, 50) == 0
     assert _grey(page, 50, 50) == 255
+
+
+def _shows_what_render_makes(
+    page: Page, harness_url: str, harness_root: Path, stem: str, ds: Dataset
+) -> dict:
+    """Show frame 0 of `ds` in the real viewer; compare with dicom.render."""
+    (harness_root / f"{stem}.json").write_text(json.dumps(image_info(ds)))
+    (harness_root / f"{stem}.bin").write_bytes(raw_frame(ds, 0))
+    picture = render(ds, 0)
+    if picture.ndim == 2:
+        picture = np.repeat(picture[..., None], 3, axis=2)
+    (harness_root / f"{stem}.rgb").write_bytes(picture.tobytes())
+    page.goto(harness_url)
+    page.wait_for_function("window.harnessReady === true", timeout=30_000)
+    result = page.evaluate("(name) => window.compareWithRender(name)", stem)
+    result["expected_samples"] = picture.size
+    return result
 
 
 @pytest.mark.parametrize(
@@ -360,25 +491,92 @@ def test_without_a_file_window_the_data_range_sets_the_window(
         "US1_UNCR.dcm",  # RGB
         "OBXXXX1A.dcm",  # palette colour
         "examples_overlay.dcm",  # several windows, the first one used
+        "vlut_04.dcm",  # a VOI LUT (16-bit entries) and no window
     ],
 )
 def test_viewer_shows_exactly_what_dicom_render_makes(
     page: Page, harness_url: str, harness_root: Path, name: str
 ) -> None:
     ds = read(get_testdata_file(name))
-    stem = name.removesuffix(".dcm")
-    (harness_root / f"{stem}.json").write_text(json.dumps(image_info(ds)))
-    (harness_root / f"{stem}.bin").write_bytes(raw_frame(ds, 0))
-    picture = render(ds, 0)
-    if picture.ndim == 2:
-        picture = np.repeat(picture[..., None], 3, axis=2)
-    (harness_root / f"{stem}.rgb").write_bytes(picture.tobytes())
-    page.goto(harness_url)
-    page.wait_for_function("window.harnessReady === true", timeout=30_000)
 
-    result = page.evaluate("(name) => window.compareWithRender(name)", stem)
+    result = _shows_what_render_makes(
+        page, harness_url, harness_root, name.removesuffix(".dcm"), ds
+    )
 
-    assert result["samples"] == picture.size
+    assert result["samples"] == result["expected_samples"]
+    assert result["differing"] == 0, result["first"]
+
+
+def _ramp(dtype: str, start: int = 0) -> np.ndarray:
+    """A 64 x 64 image of consecutive stored values from `start`."""
+    return np.arange(start, start + 64 * 64).reshape(64, 64).astype(dtype)
+
+
+def _voi_lut_item(first: int, count: int, bits: int) -> Dataset:
+    """A VOI LUT Sequence item with a curved (square root) table."""
+    item = Dataset()
+    item.LUTDescriptor = [count, first, bits]
+    top = 2**bits - 1
+    table = [round(top * math.sqrt(i / (count - 1))) for i in range(count)]
+    item.add_new(0x00283006, "US", table)  # LUT Data, US rather than OW
+    item.LUTExplanation = "curve"
+    return item
+
+
+# Files built with the dicom tests' builder: each VOI function and the
+# Presentation LUT Shape, with fractional modality values so that results fall
+# on halves and the rounding is tested too.
+VOI_FILES = {
+    "sigmoid": lambda: build_dataset(
+        _ramp("int16", -2048),
+        WindowCenter=40,
+        WindowWidth=400,
+        VOILUTFunction="SIGMOID",
+    ),
+    "sigmoid_float": lambda: build_dataset(
+        _ramp("int16", -2048).astype(np.float32) / 4,
+        WindowCenter=-10.5,
+        WindowWidth=90,
+        VOILUTFunction="SIGMOID",
+    ),
+    "linear_exact": lambda: build_dataset(
+        _ramp("uint16"),
+        RescaleSlope=0.25,
+        RescaleIntercept=-100,
+        WindowCenter=50,
+        WindowWidth=102,
+        VOILUTFunction="LINEAR_EXACT",
+    ),
+    "inverse": lambda: build_dataset(
+        _ramp("uint16"),
+        WindowCenter=2000,
+        WindowWidth=2001,
+        PresentationLUTShape="INVERSE",
+        PixelPaddingValue=0,
+    ),
+    "voi_lut_curve": lambda: build_dataset(
+        _ramp("int16", -1000),
+        VOILUTSequence=[_voi_lut_item(first=-900, count=2000, bits=12)],
+    ),
+    "monochrome1_identity": lambda: build_dataset(
+        _ramp("uint16"),
+        PhotometricInterpretation="MONOCHROME1",
+        WindowCenter=2000,
+        WindowWidth=3000,
+        PresentationLUTShape="IDENTITY",
+    ),
+}
+
+
+@pytest.mark.parametrize("stem", sorted(VOI_FILES))
+def test_viewer_shows_the_voi_functions_and_lut_shapes_as_render_does(
+    page: Page, harness_url: str, harness_root: Path, stem: str
+) -> None:
+    ds = read(encode(VOI_FILES[stem]()))
+
+    result = _shows_what_render_makes(page, harness_url, harness_root, stem, ds)
+
+    assert result["samples"] == result["expected_samples"]
     assert result["differing"] == 0, result["first"]
 
 

@@ -81,7 +81,27 @@ function paddingOf(info) {
 
 /** The window that shows `low` as the last black and `high` as the first white. */
 function windowForRange(low, high) {
-  return { center: (low + high + 1) / 2, width: Math.max(high - low + 1, 1) };
+  return {
+    center: (low + high + 1) / 2,
+    width: Math.max(high - low + 1, 1),
+    function: null,
+    lut: null,
+  };
+}
+
+/**
+ * A window as the viewer keeps it: {center, width, function, lut}. `function`
+ * is LINEAR, LINEAR_EXACT, SIGMOID or null (the file's VOI LUT Function);
+ * `lut` the position of one of the file's VOI LUTs in info.voi_luts, or null.
+ * LINEAR widths below 1 count as 1; the others must be above 0.
+ */
+function windowOf(w, info) {
+  const fn = VOI_FUNCTIONS[w.function] ? w.function : null;
+  const lut = Number.isInteger(w.lut) && w.lut >= 0 ? w.lut : null;
+  let width = Number(w.width);
+  if (functionName({ function: fn }, info) === "LINEAR") width = Math.max(1, width);
+  else if (!(width > 0)) width = 1;
+  return { center: Number(w.center), width, function: fn, lut };
 }
 
 /** Lowest and highest modality value of a grey frame, padding left out. */
@@ -109,10 +129,102 @@ function grey32(v) {
 }
 
 /**
- * A lookup table from stored value to packed RGBA, for one rescale, window,
- * padding and inversion. Built for 8- and 16-bit stored values only.
+ * The DICOM LINEAR_EXACT VOI function (PS3.3 C.11.2.1.3.2) onto 0..255.
+ * @param {number} x modality value
+ * @param {number} center window centre
+ * @param {number} width window width (above 0)
+ * @returns {number} display value 0..255, unrounded
  */
-function buildLut(dtype, slope, intercept, center, width, invert, padding) {
+export function linearExactWindow(x, center, width) {
+  const w = width > 0 ? width : 1;
+  if (x <= center - w / 2) return 0;
+  if (x > center + w / 2) return 255;
+  // the same order of operations as dicom.voi, so halves round alike
+  return ((x - center) * 255) / w + 127.5;
+}
+
+/**
+ * The DICOM SIGMOID VOI function (PS3.3 C.11.2.1.3.1) onto 0..255.
+ * @param {number} x modality value
+ * @param {number} center window centre
+ * @param {number} width window width (above 0)
+ * @returns {number} display value 0..255, unrounded
+ */
+export function sigmoidWindow(x, center, width) {
+  const w = width > 0 ? width : 1;
+  return 255 / (1 + Math.exp((-4 * (x - center)) / w));
+}
+
+const VOI_FUNCTIONS = {
+  LINEAR: linearWindow,
+  LINEAR_EXACT: linearExactWindow,
+  SIGMOID: sigmoidWindow,
+};
+
+/** The VOI function a window uses: its own, else the file's, else LINEAR. */
+function functionName(window, info) {
+  const name = (window && window.function) ?? (info && info.voi_function);
+  return VOI_FUNCTIONS[name] ? name : "LINEAR";
+}
+
+/** The file's VOI LUT a window shows (an item of info.voi_luts), or null. */
+function voiLutOf(window, info) {
+  if (!window || window.lut === null || window.lut === undefined) return null;
+  const lut = ((info && info.voi_luts) || [])[window.lut];
+  return lut && lut.data && lut.data.length ? lut : null;
+}
+
+// One 8-bit table per VOI LUT (the LUT objects of image_info are the keys), and
+// a number per LUT to tell stored-value tables built from different LUTs apart.
+const voiTables = new WeakMap();
+let voiLutCount = 0;
+
+/** The display values 0..255 of a VOI LUT's entries, built once per LUT. */
+function voiTable(lut) {
+  let entry = voiTables.get(lut);
+  if (!entry) {
+    const top = 2 ** Number(lut.bits) - 1;
+    const table = new Uint8Array(lut.data.length);
+    for (let i = 0; i < table.length; i++) {
+      const v = Math.floor((Number(lut.data[i]) * 255) / top + 0.5);
+      table[i] = Math.min(255, Math.max(0, v));
+    }
+    entry = { table, id: ++voiLutCount };
+    voiTables.set(lut, entry);
+  }
+  return entry;
+}
+
+/**
+ * The map from modality value to display value 0..255 (rounded half up, not
+ * yet inverted; not-a-number shows 0) for a window on an image: the window's
+ * VOI LUT when it has one, else its VOI function, as dicom.voi.apply_window.
+ */
+function displayMap(window, info) {
+  const lut = voiLutOf(window, info);
+  if (lut) {
+    const { table } = voiTable(lut);
+    const first = Number(lut.first);
+    const last = table.length - 1;
+    return (x) => {
+      if (Number.isNaN(x)) return 0;
+      const i = Math.floor(x) - first;
+      return table[i < 0 ? 0 : i > last ? last : i];
+    };
+  }
+  const fn = VOI_FUNCTIONS[functionName(window, info)];
+  const { center, width } = window;
+  return (x) => {
+    const v = Math.floor(fn(x, center, width) + 0.5);
+    return v >= 0 ? Math.min(v, 255) : 0; // NaN too
+  };
+}
+
+/**
+ * A lookup table from stored value to packed RGBA, for one rescale, display
+ * map, padding and inversion. Built for 8- and 16-bit stored values only.
+ */
+function buildLut(dtype, slope, intercept, map, invert, padding) {
   const spec = LUT_DTYPES[dtype];
   const lut = new Uint32Array(spec.size);
   for (let i = 0; i < spec.size; i++) {
@@ -121,7 +233,7 @@ function buildLut(dtype, slope, intercept, center, width, invert, padding) {
       lut[i] = OPAQUE_BLACK;
       continue;
     }
-    let v = Math.round(linearWindow(stored * slope + intercept, center, width));
+    let v = map(stored * slope + intercept);
     if (invert) v = 255 - v;
     lut[i] = grey32(v);
   }
@@ -179,8 +291,11 @@ function el(tag, props = {}, children = []) {
  *   destroy
  *
  * The state (getState, setState, onChange) holds `series`, `image` (from 0),
- * `window` ({center, width}), `zoom` (1 fits the image), `pan` (offset of the
- * image, in fractions of its drawn size), `position` and `mode`. `position` is
+ * `window` ({center, width, function, lut}: `function` LINEAR, LINEAR_EXACT,
+ * SIGMOID or null for the file's VOI LUT Function; `lut` null, or the position
+ * in image_info.voi_luts of the file's VOI LUT shown instead), `zoom` (1 fits
+ * the image), `pan` (offset of the image, in fractions of its drawn size),
+ * `position` and `mode`. `position` is
  * `pan` told another way: {x, y}, the image point at the centre of the view in
  * image pixel coordinates (0 at the image's left and top edges; an undefined
  * coordinate is the image's middle), null until the image's size is known; a
@@ -191,7 +306,7 @@ export function createViewer(element, source, options = {}) {
   const state = {
     series: null,
     image: Math.max(0, Math.trunc(options.image ?? 0)),
-    window: options.window ? { ...options.window } : null,
+    window: options.window ? windowOf(options.window, null) : null,
     zoom: 1,
     pan: { x: 0, y: 0 },
     tool: TOOLS.some((t) => t.id === options.tool) ? options.tool : "scroll",
@@ -349,10 +464,15 @@ export function createViewer(element, source, options = {}) {
     }
     if (partial.window !== undefined) {
       const w = partial.window;
-      const next = w ? { center: Number(w.center), width: Math.max(1, Number(w.width)) } : null;
+      const next = w ? windowOf(w, currentInfo()) : null;
+      // a window told by centre and width only (a notebook trait, a URL) is
+      // the one on screen when those match, whatever its function or LUT
       const same =
         next && state.window
-          ? next.center === state.window.center && next.width === state.window.width
+          ? next.center === state.window.center &&
+            next.width === state.window.width &&
+            (w.function === undefined || next.function === state.window.function) &&
+            (w.lut === undefined || next.lut === state.window.lut)
           : next === state.window;
       if (!same && (!next || (Number.isFinite(next.center) && Number.isFinite(next.width)))) {
         state.window = next;
@@ -425,7 +545,7 @@ export function createViewer(element, source, options = {}) {
   function fileDefaultWindow(info) {
     const d = info.default_window;
     if (d && Number.isFinite(Number(d.center)) && Number.isFinite(Number(d.width))) {
-      return { center: Number(d.center), width: Math.max(1, Number(d.width)) };
+      return windowOf(d, info);
     }
     let range = info.value_range ? info.value_range.map(Number) : null;
     const frame = frames.get(state.image);
@@ -593,6 +713,8 @@ export function createViewer(element, source, options = {}) {
       name: w.name || `File ${k + 1}`,
       center: Number(w.center),
       width: Number(w.width),
+      function: w.function ?? null,
+      lut: w.lut ?? null,
       key: FILE_WINDOW_KEYS[k],
     }));
   }
@@ -612,7 +734,9 @@ export function createViewer(element, source, options = {}) {
       ...list.map((p) =>
         presetButton(
           p,
-          `Window ${formatNumber(p.width)}, level ${formatNumber(p.center)}` +
+          (p.lut !== null && p.lut !== undefined
+            ? "The file's VOI LUT"
+            : `Window ${formatNumber(p.width)}, level ${formatNumber(p.center)}`) +
             (p.key ? ` (${p.key})` : ""),
         ),
       ),
@@ -633,8 +757,8 @@ export function createViewer(element, source, options = {}) {
     root.classList.toggle("cpv-simple", state.mode === "simple");
     root.dataset.image = String(state.image);
     overlayImage.textContent = n ? `Image ${state.image + 1} / ${n}` : "";
+    overlayWindow.textContent = windowLabel();
     const w = state.window;
-    overlayWindow.textContent = w ? `W ${formatNumber(w.width)}  L ${formatNumber(w.center)}` : "";
     root.dataset.window = w ? `${w.center}/${w.width}` : "";
   }
 
@@ -648,15 +772,33 @@ export function createViewer(element, source, options = {}) {
     });
   }
 
+  /** The window's VOI LUT name while one is shown, else its width and level. */
+  function windowLabel() {
+    const w = state.window;
+    if (!w) return "";
+    const info = currentInfo();
+    const lut = voiLutOf(w, info);
+    if (lut) {
+      const own = ((info && info.windows) || []).find((x) => x.lut === w.lut);
+      return (own && own.name) || `VOI LUT ${w.lut + 1}`;
+    }
+    return `W ${formatNumber(w.width)}  L ${formatNumber(w.center)}`;
+  }
+
   function lutFor(info, slope, intercept) {
-    const { center, width } = state.window;
+    const w = state.window;
     const invert = !!info.invert;
-    const key = [info.dtype, slope, intercept, center, width, invert, info.padding].join("|");
+    const voiLut = voiLutOf(w, info);
+    const shape = voiLut
+      ? ["lut", voiTable(voiLut).id]
+      : [functionName(w, info), w.center, w.width];
+    const key = [info.dtype, slope, intercept, ...shape, invert, info.padding].join("|");
     let lut = luts.get(key);
     if (!lut) {
       if (luts.size >= LUT_CACHE_SIZE) luts.delete(luts.keys().next().value);
       const padding = paddingOf(info);
-      lut = buildLut(info.dtype, slope, intercept, center, width, invert, padding);
+      const map = displayMap(w, info);
+      lut = buildLut(info.dtype, slope, intercept, map, invert, padding);
       luts.set(key, lut);
     }
     return lut;
@@ -690,7 +832,7 @@ export function createViewer(element, source, options = {}) {
         const offset = spec.offset;
         for (let i = 0; i < count; i++) out32[i] = lut[pixels[i] + offset];
       } else {
-        const { center, width } = state.window;
+        const map = displayMap(state.window, info);
         const padding = paddingOf(info);
         const invert = !!info.invert;
         for (let i = 0; i < count; i++) {
@@ -699,7 +841,7 @@ export function createViewer(element, source, options = {}) {
             out32[i] = OPAQUE_BLACK;
             continue;
           }
-          let v = Math.round(linearWindow(stored * slope + intercept, center, width));
+          let v = map(stored * slope + intercept);
           if (invert) v = 255 - v;
           out32[i] = grey32(v);
         }
@@ -782,11 +924,14 @@ export function createViewer(element, source, options = {}) {
     buildPresets();
     refreshControls();
     const modality = series && series.modality ? `${series.modality} ` : "";
+    const lutShown = voiLutOf(state.window, frame.info);
     canvas.setAttribute(
       "aria-label",
       `${modality}image ${state.image + 1} of ${images.length}, ` +
-        `window ${formatNumber(state.window?.width ?? 0)} level ` +
-        `${formatNumber(state.window?.center ?? 0)}`,
+        (lutShown
+          ? `VOI LUT ${windowLabel()}`
+          : `window ${formatNumber(state.window?.width ?? 0)} level ` +
+            `${formatNumber(state.window?.center ?? 0)}`),
     );
     root.dataset.drawnImage = String(state.image);
     root.dataset.draws = String(Number(root.dataset.draws || 0) + 1);
@@ -855,10 +1000,14 @@ export function createViewer(element, source, options = {}) {
     if (drag.tool === "window" && s.window) {
       // a drag across the viewer spans the image's whole value range
       const perPixel = drag.span / Math.max(drag.size.width, drag.size.height);
+      // from a VOI LUT the drag goes on with the window's function, from the
+      // centre and width that span the LUT's input
       setState({
         window: {
           width: Math.max(1, s.window.width + dx * perPixel),
           center: s.window.center + dy * perPixel,
+          function: s.window.function,
+          lut: null,
         },
       });
     } else if (drag.tool === "scroll") {

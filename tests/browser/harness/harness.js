@@ -29,6 +29,9 @@ function imageInfo(spec) {
     windows: spec.windows ?? [],
     default_window:
       "default_window" in spec ? spec.default_window : { center: 40, width: 400, name: "" },
+    voi_function: spec.voi_function ?? "LINEAR",
+    voi_lut: (spec.voi_luts ?? [])[0] ?? null,
+    voi_luts: spec.voi_luts ?? [],
     padding: spec.padding ?? null,
     pixel_spacing: spec.pixel_spacing ?? null,
     position: null,
