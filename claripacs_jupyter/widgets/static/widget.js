@@ -156,12 +156,11 @@ function render({ model, el }) {
     if (!pending) return;
     const s = pending;
     pending = null;
-    let dirty = false;
+    // One set() for all traits: set one at a time, the window's centre would
+    // come back to the viewer with the old width and drop a LUT window.
+    const changes = {};
     const put = (name, value) => {
-      if (value !== undefined && model.get(name) !== value) {
-        model.set(name, value);
-        dirty = true;
-      }
+      if (value !== undefined && model.get(name) !== value) changes[name] = value;
     };
     put("image_index", s.image);
     if (s.window) {
@@ -169,7 +168,10 @@ function render({ model, el }) {
       put("window_width", s.window.width);
     }
     if (s.series) put("series_uid", s.series);
-    if (dirty) model.save_changes();
+    if (Object.keys(changes).length) {
+      model.set(changes);
+      model.save_changes();
+    }
   }
   const unsubscribe = viewer.onChange((s) => {
     pending = s;
