@@ -49,6 +49,8 @@ const WHEEL_STEP = 100; // wheel delta (CSS pixels) that moves one image
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
 const LUT_CACHE_SIZE = 24;
+const DEFAULT_CINE_FPS = 15;
+const MAX_CINE_FPS = 120;
 
 /**
  * The DICOM linear VOI function (PS3.3 C.11.2.1.2.1) onto 0..255.
@@ -71,6 +73,43 @@ function rescaleOf(info, frame) {
   const rescale = info.rescale || [];
   const pair = rescale[Math.min(frame, rescale.length - 1)] || [1, 0];
   return { slope: Number(pair[0]), intercept: Number(pair[1]) };
+}
+
+// The image_info of each frame of a multi-frame image, built once per info,
+// and the set of those built (frames whose values may differ from frame 0's).
+const frameInfos = new WeakMap();
+const perFrameInfos = new WeakSet();
+
+/**
+ * The image_info of frame `frame`: `info` with the frame's own values from
+ * info.frames_info (position, orientation, pixel spacing, rescale, windows,
+ * VOI function and LUTs) in place of frame 0's. The same object every time.
+ */
+export function frameInfoOf(info, frame) {
+  const perFrame = info && info.frames_info;
+  if (!perFrame || !perFrame.length) return info;
+  let list = frameInfos.get(info);
+  if (!list) {
+    list = [];
+    frameInfos.set(info, list);
+  }
+  const k = Math.min(Math.max(0, frame), perFrame.length - 1);
+  if (!list[k]) {
+    const own = perFrame[k] || {};
+    const merged = { ...info, ...own, frames_info: null };
+    if (own.rescale) {
+      // rescale stays a list per frame, with this frame's pair at its place
+      merged.rescale = (info.rescale || []).slice();
+      merged.rescale[k] = own.rescale;
+    }
+    if (own.windows) {
+      // a frame opens with its first window (image_info's rule)
+      merged.default_window = own.windows.length ? own.windows[0] : info.default_window;
+    }
+    perFrameInfos.add(merged);
+    list[k] = merged;
+  }
+  return list[k];
 }
 
 function paddingOf(info) {
@@ -313,6 +352,10 @@ export function createViewer(element, source, options = {}) {
     mode: options.mode === "simple" ? "simple" : "normal",
   };
   let pendingPosition = null; // a position set before the image's size was known
+  // true while the window on screen is the file's own (none chosen by the user):
+  // the frames of a multi-frame image then each open with their own window
+  let windowFromFile = !options.window;
+  const cine = { playing: false, fps: DEFAULT_CINE_FPS, due: 0, handle: 0 };
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const cacheBudget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const listeners = new Set();
@@ -366,10 +409,35 @@ export function createViewer(element, source, options = {}) {
     text: "Reset",
     title: "Fit the image and restore the file's window (R)",
   });
+  const playButton = el("button", {
+    type: "button",
+    class: "cpv-play",
+    text: "Play",
+    title: "Play the images as a loop (C)",
+    "aria-pressed": "false",
+  });
+  const fpsInput = el("input", {
+    type: "number",
+    class: "cpv-fps",
+    min: "1",
+    max: String(MAX_CINE_FPS),
+    step: "1",
+    value: String(DEFAULT_CINE_FPS),
+    title: "Cine rate in frames per second",
+    "aria-label": "Frames per second",
+  });
+  const cineGroup = el("div", { class: "cpv-group cpv-cine", role: "group" }, [
+    playButton,
+    fpsInput,
+    el("span", { class: "cpv-fps-unit", text: "fps" }),
+  ]);
+  cineGroup.setAttribute("aria-label", "Cine");
+  cineGroup.hidden = true;
   const toolbar = el("div", { class: "cpv-toolbar", role: "toolbar" }, [
     seriesPicker,
     toolGroup,
     presetGroup,
+    cineGroup,
     resetButton,
   ]);
   toolbar.setAttribute("aria-label", "Viewer tools");
@@ -476,6 +544,7 @@ export function createViewer(element, source, options = {}) {
           : next === state.window;
       if (!same && (!next || (Number.isFinite(next.center) && Number.isFinite(next.width)))) {
         state.window = next;
+        windowFromFile = !w;
         changed.push("window");
       }
     }
@@ -578,7 +647,8 @@ export function createViewer(element, source, options = {}) {
     for (const inst of answer.instances || []) {
       const count = Math.max(1, Number(inst.frames ?? inst.image?.frames ?? 1));
       for (let f = 0; f < count; f++) {
-        images.push({ instance: inst.uid, frame: f, info: inst.image || null });
+        const info = inst.image ? frameInfoOf(inst.image, f) : null;
+        images.push({ instance: inst.uid, frame: f, info });
       }
     }
     if (!images.length) {
@@ -643,7 +713,7 @@ export function createViewer(element, source, options = {}) {
       .then(() => source.frame(i))
       .then((answer) => {
         if (gen !== generation || destroyed) return;
-        const info = answer.info || images[i].info;
+        const info = answer.info ? frameInfoOf(answer.info, images[i].frame) : images[i].info;
         if (!info) throw new Error("the source sent pixels without image information");
         const need = expectedBytes(info);
         if (answer.pixels.byteLength !== need) {
@@ -746,6 +816,10 @@ export function createViewer(element, source, options = {}) {
 
   function refreshControls() {
     const n = images.length;
+    cineGroup.hidden = n < 2;
+    playButton.textContent = cine.playing ? "Pause" : "Play";
+    playButton.setAttribute("aria-pressed", String(cine.playing));
+    root.dataset.playing = String(cine.playing);
     slider.max = String(Math.max(1, n));
     slider.value = String(state.image + 1);
     slider.disabled = n < 2;
@@ -907,6 +981,7 @@ export function createViewer(element, source, options = {}) {
       pendingPosition = null;
       if (pan) setState({ pan });
     }
+    const followed = followFrameWindow(frame.info);
     paint(frame, img.frame);
     const g = geometry(frame.info);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -940,12 +1015,90 @@ export function createViewer(element, source, options = {}) {
       // the window may have been taken from the file just now
       emit(["window"]);
       resolveReady(getState());
+    } else if (followed) emit(["window"]);
+  }
+
+  /**
+   * While the user has chosen no window, a frame of a multi-frame image with a
+   * window of its own (image_info's frames_info) is shown with that window.
+   * Returns whether the window changed.
+   */
+  function followFrameWindow(info) {
+    if (!windowFromFile || !state.window || !perFrameInfos.has(info)) return false;
+    const d = info.default_window;
+    if (!d || !Number.isFinite(Number(d.center)) || !Number.isFinite(Number(d.width))) {
+      return false;
+    }
+    const own = windowOf(d, info);
+    const w = state.window;
+    const same =
+      own.center === w.center &&
+      own.width === w.width &&
+      own.function === w.function &&
+      own.lut === w.lut;
+    if (same) return false;
+    state.window = own;
+    return true;
+  }
+
+  // ---- cine ------------------------------------------------------------------
+  // Plays the images in a loop at cine.fps. An image is shown for at least one
+  // period; the next one is waited for, never skipped, when not yet loaded.
+  function cineTick(now) {
+    cine.handle = 0;
+    if (!cine.playing || destroyed) return;
+    cine.handle = requestAnimationFrame(cineTick);
+    const n = images.length;
+    const period = 1000 / cine.fps;
+    if (n < 2 || now < cine.due) return;
+    // the image on screen must have been drawn before the next one replaces it
+    if (!drawn || drawn.index !== state.image) return;
+    let next = (state.image + 1) % n;
+    // an image that failed to load is passed over, as long as another can show
+    for (let k = 0; k < n - 1 && failed.has(next); k++) next = (next + 1) % n;
+    if (!frames.has(next)) {
+      pump();
+      return;
+    }
+    // keep the rate when on time, start a new period after a wait
+    cine.due = now - cine.due < period ? cine.due + period : now + period;
+    setState({ image: next });
+  }
+
+  function play() {
+    if (cine.playing || images.length < 2 || destroyed) return;
+    cine.playing = true;
+    cine.due = performance.now() + 1000 / cine.fps;
+    cine.handle = requestAnimationFrame(cineTick);
+    refreshControls();
+  }
+
+  function pause() {
+    if (!cine.playing) return;
+    cine.playing = false;
+    if (cine.handle) cancelAnimationFrame(cine.handle);
+    cine.handle = 0;
+    refreshControls();
+  }
+
+  function togglePlay() {
+    if (cine.playing) pause();
+    else play();
+  }
+
+  function setFps(fps) {
+    const value = Number(fps);
+    if (!Number.isFinite(value) || value <= 0) return;
+    cine.fps = Math.min(Math.max(value, 1), MAX_CINE_FPS);
+    if (document.activeElement !== fpsInput || Number(fpsInput.value) !== cine.fps) {
+      fpsInput.value = String(cine.fps);
     }
   }
 
   // ---- interaction -----------------------------------------------------------
   function step(delta) {
     if (!images.length) return;
+    pause(); // scrolling by hand takes over from the cine
     setState({ image: state.image + delta });
   }
 
@@ -1011,6 +1164,7 @@ export function createViewer(element, source, options = {}) {
         },
       });
     } else if (drag.tool === "scroll") {
+      pause();
       const pixelsPerImage = Math.min(20, Math.max(2, drag.size.height / images.length));
       setState({ image: s.image + Math.trunc(dy / pixelsPerImage) });
     } else if (drag.tool === "zoom") {
@@ -1042,6 +1196,7 @@ export function createViewer(element, source, options = {}) {
       pan: { x: 0, y: 0 },
       window: info ? fileDefaultWindow(info) : state.window,
     });
+    windowFromFile = true;
   }
 
   function onKeyDown(event) {
@@ -1076,6 +1231,10 @@ export function createViewer(element, source, options = {}) {
       case "R":
         reset();
         break;
+      case "c":
+      case "C":
+        togglePlay();
+        break;
       default: {
         const key = event.key.toLowerCase();
         const preset = presets().find((p) => p.key === key);
@@ -1100,7 +1259,15 @@ export function createViewer(element, source, options = {}) {
   stage.addEventListener("contextmenu", (event) => event.preventDefault());
   stage.addEventListener("dblclick", toggleActualSize);
   root.addEventListener("keydown", onKeyDown);
-  slider.addEventListener("input", () => setState({ image: Number(slider.value) - 1 }));
+  slider.addEventListener("input", () => {
+    pause();
+    setState({ image: Number(slider.value) - 1 });
+  });
+  playButton.addEventListener("click", togglePlay);
+  fpsInput.addEventListener("change", () => {
+    setFps(fpsInput.value);
+    fpsInput.value = String(cine.fps);
+  });
   resetButton.addEventListener("click", reset);
   for (const b of toolButtons) {
     b.addEventListener("click", () => setState({ tool: b.dataset.tool }));
@@ -1115,9 +1282,11 @@ export function createViewer(element, source, options = {}) {
       throw new Error("this source shows one series only");
     }
     generation++; // answers still on their way belong to the old series
+    pause();
     await source.select(uid);
     state.image = 0;
     state.window = null;
+    windowFromFile = true;
     state.zoom = 1;
     state.pan = { x: 0, y: 0 };
     pendingPosition = null;
@@ -1127,6 +1296,7 @@ export function createViewer(element, source, options = {}) {
   }
 
   function destroy() {
+    pause();
     destroyed = true;
     generation++;
     resizeObserver.disconnect();
@@ -1167,6 +1337,21 @@ export function createViewer(element, source, options = {}) {
     snapshot() {
       if (!drawn || !imageData) return null;
       return new ImageData(new Uint8ClampedArray(imageData.data), imageData.width);
+    },
+    /** Start the cine loop (a series of two images or more). */
+    play,
+    /** Stop the cine loop on the image shown. */
+    pause,
+    /** Whether the cine loop is running. */
+    get playing() {
+      return cine.playing;
+    },
+    /** Cine rate in frames per second; set to change it (1 to 120). */
+    get fps() {
+      return cine.fps;
+    },
+    set fps(value) {
+      setFps(value);
     },
     /** Number of images in the series (0 until the series is loaded). */
     get count() {

@@ -17,15 +17,16 @@ const ARRAYS = {
  * An image_info for a synthetic series; `spec` overrides the defaults.
  */
 function imageInfo(spec) {
+  const frames = spec.multiframe ? spec.frames.length : 1;
   return {
     rows: spec.rows ?? 64,
     columns: spec.columns ?? 64,
-    frames: 1,
+    frames,
     kind: spec.kind ?? "gray",
     dtype: spec.dtype ?? "int16",
     photometric: spec.invert ? "MONOCHROME1" : "MONOCHROME2",
     invert: !!spec.invert,
-    rescale: [spec.rescale ?? [1, 0]],
+    rescale: Array.from({ length: frames }, () => spec.rescale ?? [1, 0]),
     windows: spec.windows ?? [],
     default_window:
       "default_window" in spec ? spec.default_window : { center: 40, width: 400, name: "" },
@@ -38,6 +39,7 @@ function imageInfo(spec) {
     orientation: null,
     instance_number: 1,
     value_range: "value_range" in spec ? spec.value_range : [-1024, 3071],
+    frames_info: spec.frames_info ?? null,
   };
 }
 
@@ -64,8 +66,11 @@ function quadrants(info, q) {
 }
 
 /**
- * A source of `spec.frames.length` single-frame instances; frame k has the
- * quadrant values spec.frames[k]. Records the order of frame requests.
+ * A source of `spec.frames.length` single-frame instances, or with
+ * `spec.multiframe` one instance of that many frames (`spec.frames_info` its
+ * image_info's frames_info); frame k has the quadrant values spec.frames[k].
+ * `spec.delays` maps an image index to a delay in ms of its answer. Records
+ * the order of frame requests.
  */
 export function syntheticSource(spec, seriesList = null) {
   const requests = [];
@@ -80,9 +85,9 @@ export function syntheticSource(spec, seriesList = null) {
         modality: current.modality ?? "CT",
         label: "synthetic",
         series: all.map((s) => ({ uid: s.uid, label: s.uid })),
-        instances: current.frames.map((_, k) => ({
+        instances: (current.multiframe ? [null] : current.frames).map((_, k) => ({
           uid: `1.2.3.${k}`,
-          frames: 1,
+          frames: info.frames,
           image: current.withInfo === false ? undefined : info,
         })),
       };
@@ -90,7 +95,8 @@ export function syntheticSource(spec, seriesList = null) {
     async frame(index) {
       requests.push(index);
       if (current.failAt === index) throw new Error("synthetic failure");
-      if (current.delay) await new Promise((r) => setTimeout(r, current.delay));
+      const delay = (current.delays || {})[index] ?? current.delay;
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       const info = imageInfo(current);
       return { info, pixels: quadrants(info, current.frames[index]) };
     },
