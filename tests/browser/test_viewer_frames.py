@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page
+
+from claripacs_jupyter.dicom import image_info, raw_frame, render
+from tests.dicom.test_transport import _varied
 
 pytestmark = pytest.mark.browser
 
@@ -259,3 +265,25 @@ def test_cine_controls_show_for_stacks_with_a_default_rate_of_15_fps(
     assert fps == "15"
     assert chosen == 24
     assert single_cine_hidden is True
+
+
+@pytest.mark.parametrize("frame", [0, 1])
+def test_each_enhanced_frame_shows_exactly_what_dicom_render_makes(
+    page: Page, harness_url: str, harness_root: Path, frame: int
+) -> None:
+    # frame 1 differs from frame 0 in window, VOI function, rescale and spacing
+    ds = _varied()
+    stem = f"enhanced_frame{frame}"
+    (harness_root / f"{stem}.json").write_text(json.dumps(image_info(ds)))
+    (harness_root / f"{stem}.bin").write_bytes(raw_frame(ds, frame))
+    picture = np.repeat(render(ds, frame)[..., None], 3, axis=2)
+    (harness_root / f"{stem}.rgb").write_bytes(picture.tobytes())
+    page.goto(harness_url)
+    page.wait_for_function("window.harnessReady === true", timeout=30_000)
+
+    result = page.evaluate(
+        "([name, frame]) => window.compareWithRender(name, frame)", [stem, frame]
+    )
+
+    assert result["samples"] == picture.size
+    assert result["differing"] == 0, result["first"]

@@ -156,12 +156,13 @@ window.harness = {
 window.harnessReady = true;
 
 /**
- * Show `name`.json (image_info) and `name`.bin (raw_frame) from the harness
- * folder and compare the viewer's picture with `name`.rgb (the RGB bytes of
+ * Show `name`.json (image_info) and `name`.bin (raw_frame of frame `frame`)
+ * from the harness folder as that frame of the instance, and compare the
+ * viewer's picture with `name`.rgb (the RGB bytes of
  * claripacs_jupyter.dicom.render). Returns the number of differing samples and
  * the first difference.
  */
-window.compareWithRender = async (name) => {
+window.compareWithRender = async (name, frame = 0) => {
   const info = await (await fetch(`${name}.json`)).json();
   const pixels = await (await fetch(`${name}.bin`)).arrayBuffer();
   const expected = new Uint8Array(await (await fetch(`${name}.rgb`)).arrayBuffer());
@@ -170,15 +171,16 @@ window.compareWithRender = async (name) => {
       return {
         seriesUid: name,
         modality: "",
-        instances: [{ uid: name, frames: 1, image: info }],
+        instances: [{ uid: name, frames: info.frames ?? 1, image: info }],
       };
     },
-    async frame() {
-      return { info, pixels };
+    async frame(index) {
+      // only frame `frame` is compared: the others get the same bytes
+      return { info, pixels: index === frame ? pixels : pixels.slice(0) };
     },
   };
   if (window.viewer) window.viewer.destroy();
-  window.viewer = createViewer(host, source, {});
+  window.viewer = createViewer(host, source, { image: frame });
   await window.viewer.ready;
   const shown = window.viewer.snapshot().data;
   let differing = 0;
