@@ -35,7 +35,7 @@ from ..errors import ClaripacsError, InvalidInputError, NotFoundError
 from .caching import IMMUTABLE, frame_etag
 
 if TYPE_CHECKING:
-    from ..store import Case, Instance, Store
+    from ..store import Case, Store
 
 T = TypeVar("T")
 
@@ -133,22 +133,13 @@ class ClaripacsAPIHandler(_StoreHandlerMixin, APIHandler):
             return
         self.finish(set_content_type=content_type)
 
-    async def find_instance(self, accession: str, sop_uid: str) -> Instance:
-        """Return the instance from the index; NotFoundError when it is not there."""
-        case = await self.blocking(self.store.case, accession)
-        for series in case.series:
-            for instance in series.instances:
-                if instance.uid == sop_uid:
-                    return instance
-        raise NotFoundError(f"Case {accession} has no instance {sop_uid}.")
-
     async def find_frame(self, accession: str, sop_uid: str, frame: str) -> int:
         """Check that the frame exists and return its index (from 0)."""
         index = parse_frame(frame)
-        instance = await self.find_instance(accession, sop_uid)
-        if index >= instance.frames:
+        frames = await self.blocking(self.store.frame_count, accession, sop_uid)
+        if index >= frames:
             raise NotFoundError(
-                f"Instance {sop_uid} has {instance.frames} frame(s); "
+                f"Instance {sop_uid} has {frames} frame(s); "
                 f"frame {index} does not exist (frames count from 0)."
             )
         return index

@@ -455,6 +455,29 @@ class Store:
             )
         return path
 
+    def frame_count(self, accession: str, sop_uid: str) -> int:
+        """Return the number of frames of an instance of a case, from the index.
+
+        One indexed lookup, so that serving a frame of a long series does not
+        assemble the whole case (:meth:`case`) for every request.
+
+        Raises
+        ------
+        NotFoundError
+            The case has no such instance.
+        """
+        query = (
+            select(instances.c.frames)
+            .join(series, series.c.uid == instances.c.series_uid)
+            .where(series.c.accession == normalize(accession))
+            .where(instances.c.sop_uid == str(sop_uid))
+        )
+        with self._engine.connect() as conn:
+            frames = conn.execute(query).scalar_one_or_none()
+        if frames is None:
+            raise NotFoundError(f"case {accession!r} has no instance {sop_uid!r}")
+        return int(frames)
+
     def dataset(self, accession: str, sop_uid: str) -> Dataset:
         """Read an instance of a case (pixels are decoded only when used)."""
         limits = ReadLimits(max_image_bytes=self._settings.max_image_bytes)

@@ -230,6 +230,19 @@ class TestInstances:
         with pytest.raises(NotFoundError):
             store.instance_path(two.accessions[0], one.outcomes[0].sop_uid)
 
+    def test_frame_count_comes_from_the_index_for_that_case_only(
+        self, store: Store
+    ) -> None:
+        multi = store.ingest([sample("emri_small.dcm")])
+        other = store.ingest([sample("CT_small.dcm")])
+        accession, sop = multi.accessions[0], multi.outcomes[0].sop_uid
+
+        frames = store.frame_count(accession, sop)
+
+        assert frames == 10
+        with pytest.raises(NotFoundError):
+            store.frame_count(other.accessions[0], sop)
+
     def test_image_info_is_completed_once_from_the_pixels(self, store: Store) -> None:
         report = store.ingest([sample("CT_small.dcm")])
         accession, sop = report.accessions[0], report.outcomes[0].sop_uid
