@@ -11,13 +11,8 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from tests.browser.servers import free_port, stop, wait_until_up
 from tests.widgets.ct_series import write_ct_series
 
 pytestmark = pytest.mark.browser
@@ -32,7 +28,6 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
 SLICES = 6
-START_TIMEOUT_S = 180
 STEP_TIMEOUT_MS = 180_000
 
 # A fingerprint of the viewer's canvas: how many pixels are not black, and a
@@ -69,27 +64,6 @@ class Lab:
     accessions: list[str]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited: {log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)  # polling the server's status, not waiting on the page
-    raise RuntimeError(f"JupyterLab did not start: {log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab on a store with a six-slice CT case and the demo set.
@@ -111,7 +85,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     assert demo.skipped == 0
     shutil.copy(QUICKSTART, root / QUICKSTART.name)
 
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
         "CLARIPACS_DATA": str(data),
@@ -149,19 +123,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         )
     try:
         base = f"http://127.0.0.1:{port}/"
-        _wait_until_up(f"{base}api/status?token={token}", process, log)
+        wait_until_up(f"{base}api/status?token={token}", process, log)
         accessions = [case.accession for case in store.cases()]
         yield Lab(base, token, root, accession, accessions)
     finally:
-        # stop the server and the kernels it started (our own process group)
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-        except ProcessLookupError:
-            pass
+        stop(process)
 
 
 ACTIVE_CELL = "window.jupyterapp.shell.currentWidget.content.activeCellIndex"

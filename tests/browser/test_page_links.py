@@ -11,11 +11,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,13 +24,13 @@ from playwright.sync_api import Browser, Page
 
 from claripacs_jupyter.links import case_url, parse_case_url
 from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.servers import free_port, stop, wait_until_up
 from tests.widgets.ct_series import write_ct_series
 
 pytestmark = pytest.mark.browser
 
 SLICES = 6
 SIZE = 128  # rows and columns of CT_small.dcm
-START_TIMEOUT_S = 180
 
 # Every CT value lies above -5000 HU, so this window shows the image all white
 # on the black background: where the image lies on the canvas can be read off.
@@ -71,28 +68,9 @@ class Server:
     series: str
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=30) as answer:
         return json.load(answer)
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Any) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"jupyter server exited: {log.read_text()[-3000:]}")
-        try:
-            _get_json(url)
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)  # polling the server's status, not waiting on a page
-    raise RuntimeError(f"jupyter server did not start: {log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert report.stored == SLICES
     accession = report.accessions[0]
 
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
         "CLARIPACS_DATA": str(data),
@@ -139,18 +117,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     try:
         base = f"http://127.0.0.1:{port}/"
-        _wait_until_up(f"{base}api/status?token={token}", process, log)
+        wait_until_up(f"{base}api/status?token={token}", process, log)
         detail = _get_json(f"{base}claripacs/api/cases/{accession}?token={token}")
         yield Server(base, token, accession, detail["series"][0]["uid"])
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-        except ProcessLookupError:
-            pass
+        stop(process)
 
 
 def _open(page: Page, server: Server, url: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page
 
 from claripacs_jupyter.dicom import image_info, raw_frame, render
+from tests.browser.harness_page import linear_window, mount
 from tests.dicom.test_transport import _varied
 
 pytestmark = pytest.mark.browser
@@ -20,24 +21,6 @@ AIR, WATER, BONE = 0, 1024, 2024
 CT = {"rescale": [1, -1024], "modality": "CT"}
 SOFT = {"center": 40, "width": 400, "name": "SOFT", "function": None, "lut": None}
 HIGH = {"center": 1000, "width": 200, "name": "HIGH", "function": None, "lut": None}
-
-
-def _window(value: float, center: float, width: float) -> int:
-    """The DICOM linear window (PS3.3 C.11.2.1.2.1) onto 0..255, rounded."""
-    if value <= center - 0.5 - (width - 1) / 2:
-        return 0
-    if value > center - 0.5 + (width - 1) / 2:
-        return 255
-    return math.floor((value - (center - 0.5)) * 255 / (width - 1) + 127.5 + 0.5)
-
-
-def _mount(page: Page, url: str, spec: dict, options: dict | None = None) -> dict:
-    page.goto(url)
-    page.wait_for_function("window.harnessReady === true", timeout=30_000)
-    return page.evaluate(
-        "([spec, options]) => window.harness.mount(spec, options)",
-        [spec, options or {}],
-    )
 
 
 def _show(page: Page, image: int) -> None:
@@ -74,16 +57,16 @@ def test_enhanced_frames_each_display_with_their_own_window(
 ) -> None:
     modality = [-1024, 40, 950, 1050]
 
-    first = _mount(page, harness_url, _two_window_frames())
+    first = mount(page, harness_url, _two_window_frames())
     first_shown = _greys(page)
     _show(page, 1)
     second = page.evaluate("window.viewer.getState()")
     second_shown = _greys(page)
 
     assert first["window"]["center"] == 40 and first["window"]["width"] == 400
-    assert first_shown == [_window(v, 40, 400) for v in modality]
+    assert first_shown == [linear_window(v, 40, 400) for v in modality]
     assert second["window"]["center"] == 1000 and second["window"]["width"] == 200
-    assert second_shown == [_window(v, 1000, 200) for v in modality]
+    assert second_shown == [linear_window(v, 1000, 200) for v in modality]
     assert first_shown != second_shown
     assert page.console_errors == []  # type: ignore[attr-defined]
 
@@ -92,7 +75,7 @@ def test_a_window_the_user_chose_stays_on_every_frame(
     page: Page, harness_url: str
 ) -> None:
     modality = [-1024, 40, 950, 1050]
-    _mount(page, harness_url, _two_window_frames())
+    mount(page, harness_url, _two_window_frames())
     page.evaluate("window.viewer.setState({ window: { center: 500, width: 2000 } })")
 
     _show(page, 1)
@@ -105,7 +88,7 @@ def test_a_window_the_user_chose_stays_on_every_frame(
     reset = page.evaluate("window.viewer.getState().window")
 
     assert (kept["center"], kept["width"]) == (500, 2000)
-    assert kept_shown == [_window(v, 500, 2000) for v in modality]
+    assert kept_shown == [linear_window(v, 500, 2000) for v in modality]
     assert (reset["center"], reset["width"]) == (1000, 200)
 
 
@@ -124,7 +107,7 @@ def test_enhanced_frames_use_their_own_rescale_and_pixel_spacing(
     }
     window = {"center": 150, "width": 400}
 
-    _mount(page, harness_url, spec, {"window": window})
+    mount(page, harness_url, spec, {"window": window})
     first_shown = _greys(page)
     first_box = page.evaluate(
         "[window.harness.point(0, 0), window.harness.point(63, 63)]"
@@ -135,8 +118,8 @@ def test_enhanced_frames_use_their_own_rescale_and_pixel_spacing(
         "[window.harness.point(0, 0), window.harness.point(63, 63)]"
     )
 
-    assert first_shown == [_window(v, 150, 400) for v in values]
-    assert second_shown == [_window(2 * v - 100, 150, 400) for v in values]
+    assert first_shown == [linear_window(v, 150, 400) for v in values]
+    assert second_shown == [linear_window(2 * v - 100, 150, 400) for v in values]
 
     def aspect(box: list[dict]) -> float:
         return (box[1]["y"] - box[0]["y"]) / (box[1]["x"] - box[0]["x"])
@@ -165,7 +148,7 @@ def test_an_enhanced_frame_opens_with_its_own_voi_lut_and_function(
         ],
     }
 
-    _mount(page, harness_url, spec)
+    mount(page, harness_url, spec)
     first_shown = _greys(page)
     _show(page, 1)
     second_shown = _greys(page)
@@ -195,7 +178,7 @@ def _stack(count: int, **extra: object) -> dict:
 def test_cine_loops_through_the_stack_and_stops_on_pause(
     page: Page, harness_url: str
 ) -> None:
-    _mount(page, harness_url, _stack(4))
+    mount(page, harness_url, _stack(4))
     page.evaluate(RECORD_IMAGES)
     page.evaluate("window.viewer.fps = 60")
 
@@ -224,7 +207,7 @@ def test_cine_loops_through_the_stack_and_stops_on_pause(
 def test_cine_waits_for_an_image_not_yet_loaded_instead_of_skipping_it(
     page: Page, harness_url: str
 ) -> None:
-    _mount(page, harness_url, _stack(4, delays={"2": 1500}), {"concurrency": 1})
+    mount(page, harness_url, _stack(4, delays={"2": 1500}), {"concurrency": 1})
     page.evaluate(RECORD_IMAGES)
     page.evaluate(
         """() => {
@@ -251,14 +234,14 @@ def test_cine_waits_for_an_image_not_yet_loaded_instead_of_skipping_it(
 def test_cine_controls_show_for_stacks_with_a_default_rate_of_15_fps(
     page: Page, harness_url: str
 ) -> None:
-    _mount(page, harness_url, _stack(3))
+    mount(page, harness_url, _stack(3))
 
     stack_cine_hidden = page.is_hidden(".cpv-cine")
     fps = page.input_value(".cpv-fps")
     page.fill(".cpv-fps", "24")
     page.dispatch_event(".cpv-fps", "change")
     chosen = page.evaluate("window.viewer.fps")
-    _mount(page, harness_url, {**CT, "frames": [[0, 0, 0, 0]]})
+    mount(page, harness_url, {**CT, "frames": [[0, 0, 0, 0]]})
     single_cine_hidden = page.is_hidden(".cpv-cine")
 
     assert stack_cine_hidden is False

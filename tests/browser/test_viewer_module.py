@@ -14,6 +14,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
 from claripacs_jupyter.dicom import image_info, raw_frame, read, render
+from tests.browser.harness_page import linear_window, mount
 from tests.dicom.conftest import build_dataset, encode
 
 pytestmark = pytest.mark.browser
@@ -21,24 +22,6 @@ pytestmark = pytest.mark.browser
 # Stored int16 values with the usual CT rescale (slope 1, intercept -1024).
 AIR, WATER, BONE, PADDING = 0, 1024, 2024, -2000
 CT = {"rescale": [1, -1024], "modality": "CT"}
-
-
-def _window(value: float, center: float, width: float) -> int:
-    """The DICOM linear window (PS3.3 C.11.2.1.2.1) onto 0..255, rounded."""
-    if value <= center - 0.5 - (width - 1) / 2:
-        return 0
-    if value > center - 0.5 + (width - 1) / 2:
-        return 255
-    return math.floor((value - (center - 0.5)) * 255 / (width - 1) + 127.5 + 0.5)
-
-
-def _mount(page: Page, url: str, spec: dict, options: dict | None = None) -> dict:
-    page.goto(url)
-    page.wait_for_function("window.harnessReady === true", timeout=30_000)
-    return page.evaluate(
-        "([spec, options]) => window.harness.mount(spec, options)",
-        [spec, options or {}],
-    )
 
 
 def _grey(page: Page, row: int, column: int) -> int:
@@ -61,7 +44,7 @@ def test_gray_frame_displays_modality_values_through_the_window(
 ) -> None:
     spec = {**CT, "frames": [[AIR, WATER, BONE, WATER + 40]]}
 
-    state = _mount(page, harness_url, spec)
+    state = mount(page, harness_url, spec)
 
     assert state["window"] == {
         "center": 40,
@@ -69,10 +52,10 @@ def test_gray_frame_displays_modality_values_through_the_window(
         "function": None,
         "lut": None,
     }
-    assert _grey(page, 10, 10) == _window(-1024, 40, 400) == 0
-    assert _grey(page, 10, 50) == _window(0, 40, 400)
-    assert _grey(page, 50, 10) == _window(1000, 40, 400) == 255
-    assert _grey(page, 50, 50) == _window(40, 40, 400)
+    assert _grey(page, 10, 10) == linear_window(-1024, 40, 400) == 0
+    assert _grey(page, 10, 50) == linear_window(0, 40, 400)
+    assert _grey(page, 50, 10) == linear_window(1000, 40, 400) == 255
+    assert _grey(page, 50, 50) == linear_window(40, 40, 400)
     assert page.console_errors == []  # type: ignore[attr-defined]
 
 
@@ -93,10 +76,10 @@ def test_every_dtype_uses_its_rescale_and_the_window(
     window = {"center": 300, "width": 700}
     spec = {"dtype": dtype, "rescale": rescale, "frames": [values]}
 
-    _mount(page, harness_url, spec, {"window": window})
+    mount(page, harness_url, spec, {"window": window})
 
     shown = [_grey(page, r, c) for r, c in [(10, 10), (10, 50), (50, 10), (50, 50)]]
-    expected = [_window(v * rescale[0] + rescale[1], 300, 700) for v in values]
+    expected = [linear_window(v * rescale[0] + rescale[1], 300, 700) for v in values]
     assert shown == expected
 
 
@@ -110,11 +93,11 @@ def test_monochrome1_inverts_but_padding_stays_black(
         "frames": [[PADDING, AIR, WATER, BONE]],
     }
 
-    _mount(page, harness_url, spec)
+    mount(page, harness_url, spec)
 
     assert _grey(page, 10, 10) == 0  # padding: black, not inverted to white
     assert _grey(page, 10, 50) == 255  # air: below the window, inverted to white
-    assert _grey(page, 50, 10) == 255 - _window(0, 40, 400)
+    assert _grey(page, 50, 10) == 255 - linear_window(0, 40, 400)
     assert _grey(page, 50, 50) == 0
 
 
@@ -122,7 +105,7 @@ def test_rgb_frames_are_drawn_as_they_are(page: Page, harness_url: str) -> None:
     colours = [[166, 141, 52], [63, 87, 176], [158, 158, 158], [255, 0, 0]]
     spec = {"kind": "rgb", "dtype": "uint8", "frames": [colours]}
 
-    _mount(page, harness_url, spec)
+    mount(page, harness_url, spec)
 
     for (row, column), rgb in zip(
         [(10, 10), (10, 50), (50, 10), (50, 50)], colours, strict=True
@@ -138,7 +121,7 @@ def test_non_square_pixels_keep_the_physical_aspect(
 ) -> None:
     # 64 rows of 1 mm and 64 columns of 0.5 mm: half as wide as high
     spec = {**CT, "pixel_spacing": [1.0, 0.5], "frames": [[AIR, AIR, AIR, AIR]]}
-    _mount(page, harness_url, spec)
+    mount(page, harness_url, spec)
 
     top_left = page.evaluate("window.harness.point(0, 0)")
     bottom_right = page.evaluate("window.harness.point(63, 63)")
@@ -153,7 +136,7 @@ def test_first_image_is_fetched_first_then_its_neighbours(
 ) -> None:
     frames = [[k, k, k, k] for k in range(20)]
 
-    _mount(page, harness_url, {**CT, "frames": frames}, {"image": 10})
+    mount(page, harness_url, {**CT, "frames": frames}, {"image": 10})
     page.wait_for_function("window.viewer.element.dataset.loaded === '20'")
 
     order = page.evaluate("window.source.requests")
@@ -164,7 +147,7 @@ def test_first_image_is_fetched_first_then_its_neighbours(
 
 def test_wheel_keys_and_slider_scroll_the_series(page: Page, harness_url: str) -> None:
     frames = [[WATER + 10 * k] * 4 for k in range(12)]
-    _mount(page, harness_url, {**CT, "frames": frames})
+    mount(page, harness_url, {**CT, "frames": frames})
     page.wait_for_function("window.viewer.element.dataset.loaded === '12'")
     first = _grey(page, 10, 10)
     stage = page.locator(".cpv-stage")
@@ -182,17 +165,17 @@ def test_wheel_keys_and_slider_scroll_the_series(page: Page, harness_url: str) -
         positions.append(page.evaluate("window.viewer.getState().image"))
     page.locator(".cpv-slider").fill("7")
 
-    assert after_wheel == _window(10, 40, 400) != first
+    assert after_wheel == linear_window(10, 40, 400) != first
     assert positions == [2, 3, 2, 11, 0, 1]
     page.wait_for_function("window.viewer.element.dataset.drawnImage === '6'")
     assert page.locator(".cpv-overlay-image").inner_text() == "Image 7 / 12"
-    assert _grey(page, 10, 10) == _window(60, 40, 400)
+    assert _grey(page, 10, 10) == linear_window(60, 40, 400)
 
 
 def test_right_drag_changes_the_window_and_the_picture(
     page: Page, harness_url: str
 ) -> None:
-    _mount(page, harness_url, {**CT, "frames": [[WATER] * 4]})
+    mount(page, harness_url, {**CT, "frames": [[WATER] * 4]})
     before = _grey(page, 10, 10)
     box = page.locator(".cpv-stage").bounding_box()
     assert box is not None
@@ -212,7 +195,7 @@ def test_right_drag_changes_the_window_and_the_picture(
 
     assert state["window"]["width"] > 400
     assert state["window"]["center"] > 40
-    expected = _window(0, state["window"]["center"], state["window"]["width"])
+    expected = linear_window(0, state["window"]["center"], state["window"]["width"])
     assert expected != before
     page.wait_for_function(
         f"window.harness.pixelAt(10, 10)[0] === {expected}", timeout=10_000
@@ -223,7 +206,7 @@ def test_right_drag_changes_the_window_and_the_picture(
 def test_left_drag_windows_when_the_wl_tool_is_chosen(
     page: Page, harness_url: str
 ) -> None:
-    _mount(page, harness_url, {**CT, "frames": [[WATER] * 4, [AIR] * 4]})
+    mount(page, harness_url, {**CT, "frames": [[WATER] * 4, [AIR] * 4]})
     page.get_by_role("button", name="W/L").click()
     box = page.locator(".cpv-stage").bounding_box()
     assert box is not None
@@ -255,7 +238,7 @@ def test_dragging_away_from_a_voi_lut_goes_on_with_the_function(
         "default_window": {**lut_window, "function": None},
         "frames": [[AIR, WATER, BONE, WATER]],
     }
-    _mount(page, harness_url, spec)
+    mount(page, harness_url, spec)
     with_lut = _grey(page, 10, 10)
     lut_label = page.locator(".cpv-overlay-window").inner_text()
     box = page.locator(".cpv-stage").bounding_box()
@@ -268,7 +251,7 @@ def test_dragging_away_from_a_voi_lut_goes_on_with_the_function(
     page.mouse.up(button="right")
     page.wait_for_function("window.viewer.getState().window.lut === null")
     dragged = page.evaluate("window.viewer.getState().window")
-    expected = _window(-1024, dragged["center"], dragged["width"])
+    expected = linear_window(-1024, dragged["center"], dragged["width"])
     page.wait_for_function(
         f"window.harness.pixelAt(10, 10)[0] === {expected}", timeout=10_000
     )
@@ -296,7 +279,7 @@ def test_a_voi_lut_is_a_preset_and_its_key_brings_it_back(
         {"center": 40, "width": 400, "name": "", "function": None, "lut": None},
         {"center": 0, "width": 2048, "name": "Flat", "function": None, "lut": 0},
     ]
-    _mount(
+    mount(
         page,
         harness_url,
         {**CT, "voi_luts": [lut], "windows": windows, "frames": [[WATER] * 4]},
@@ -309,7 +292,7 @@ def test_a_voi_lut_is_a_preset_and_its_key_brings_it_back(
     page.evaluate("window.harness.waitDrawn(0, 0)")
     state = page.evaluate("window.viewer.getState().window")
 
-    assert through_window == _window(0, 40, 400)
+    assert through_window == linear_window(0, 40, 400)
     assert state == {"center": 0, "width": 2048, "function": None, "lut": 0}
     assert _grey(page, 10, 10) == 200
     assert page.locator(".cpv-preset").last.get_attribute("title") == (
@@ -320,7 +303,7 @@ def test_a_voi_lut_is_a_preset_and_its_key_brings_it_back(
 def test_a_window_can_name_its_own_voi_function(page: Page, harness_url: str) -> None:
     # the file's function is SIGMOID; a CT preset has none and takes the file's
     spec = {**CT, "voi_function": "SIGMOID", "frames": [[WATER + 100] * 4]}
-    _mount(page, harness_url, spec)
+    mount(page, harness_url, spec)
     sigmoid = _grey(page, 10, 10)
 
     _redraw(
@@ -330,7 +313,7 @@ def test_a_window_can_name_its_own_voi_function(page: Page, harness_url: str) ->
     )
 
     assert sigmoid == math.floor(255 / (1 + math.exp(-4 * (100 - 40) / 400)) + 0.5)
-    assert sigmoid != _window(100, 40, 400)
+    assert sigmoid != linear_window(100, 40, 400)
     assert _grey(page, 10, 10) == 179  # (100 - 80) / 100 * 255 + 127.5 = 178.5
 
 
@@ -338,7 +321,7 @@ def test_presets_are_buttons_and_keys_with_the_files_own_windows(
     page: Page, harness_url: str
 ) -> None:
     windows = [{"center": 450, "width": 790, "name": ""}, {"center": 200, "width": 443}]
-    _mount(page, harness_url, {**CT, "windows": windows, "frames": [[WATER] * 4]})
+    mount(page, harness_url, {**CT, "windows": windows, "frames": [[WATER] * 4]})
 
     page.get_by_role("button", name="Lung").click()
     lung = page.evaluate("window.viewer.getState().window")
@@ -365,7 +348,7 @@ def test_ct_presets_are_not_offered_for_other_modalities(
 ) -> None:
     spec = {"modality": "MR", "dtype": "uint16", "frames": [[0, 100, 200, 300]]}
 
-    _mount(page, harness_url, spec)
+    mount(page, harness_url, spec)
 
     assert page.locator(".cpv-preset").count() == 0
 
@@ -374,7 +357,7 @@ def test_state_changes_are_reported_and_set_state_moves_the_viewer(
     page: Page, harness_url: str
 ) -> None:
     frames = [[WATER + k] * 4 for k in range(5)]
-    _mount(page, harness_url, {**CT, "frames": frames})
+    mount(page, harness_url, {**CT, "frames": frames})
 
     page.evaluate("window.viewer.setState({image: 3, window: {center: 0, width: 100}})")
     page.wait_for_function("window.viewer.element.dataset.drawnImage === '3'")
@@ -389,12 +372,12 @@ def test_state_changes_are_reported_and_set_state_moves_the_viewer(
         "function": None,
         "lut": None,
     }
-    assert _grey(page, 10, 10) == _window(3, 0, 100)
+    assert _grey(page, 10, 10) == linear_window(3, 0, 100)
 
 
 def test_a_failed_frame_is_reported_in_the_viewer(page: Page, harness_url: str) -> None:
     frames = [[WATER] * 4, [AIR] * 4]
-    _mount(page, harness_url, {**CT, "frames": frames, "failAt": 1})
+    mount(page, harness_url, {**CT, "frames": frames, "failAt": 1})
 
     page.keyboard.press("Tab")  # focus the viewer
     page.locator(".claripacs-viewer").focus()
@@ -428,7 +411,7 @@ def test_series_picker_switches_series(page: Page, harness_url: str) -> None:
 def test_controls_are_labelled_for_assistive_technology(
     page: Page, harness_url: str
 ) -> None:
-    _mount(page, harness_url, {**CT, "frames": [[WATER] * 4] * 3})
+    mount(page, harness_url, {**CT, "frames": [[WATER] * 4] * 3})
 
     label = page.locator("canvas").get_attribute("aria-label")
 
@@ -451,7 +434,7 @@ def test_without_a_file_window_the_data_range_sets_the_window(
         "frames": [[PADDING, AIR + 124, WATER, 2091]],
     }
 
-    state = _mount(page, harness_url, spec)
+    state = mount(page, harness_url, spec)
 
     low, high = -900, 1067
     assert state["window"] == {
@@ -583,9 +566,7 @@ def test_viewer_shows_the_voi_functions_and_lut_shapes_as_render_does(
 def test_position_names_the_image_point_at_the_centre_on_each_axis(
     page: Page, harness_url: str
 ) -> None:
-    _mount(
-        page, harness_url, {**CT, "rows": 32, "columns": 64, "frames": [[WATER] * 4]}
-    )
+    mount(page, harness_url, {**CT, "rows": 32, "columns": 64, "frames": [[WATER] * 4]})
 
     page.evaluate("window.viewer.setState({zoom: 2, position: {x: 16, y: 24}})")
     moved = page.evaluate("window.viewer.getState()")
@@ -601,7 +582,7 @@ def test_position_names_the_image_point_at_the_centre_on_each_axis(
 def test_simple_mode_hides_the_toolbar_until_set_back(
     page: Page, harness_url: str
 ) -> None:
-    _mount(page, harness_url, {**CT, "frames": [[WATER] * 4]}, {"mode": "simple"})
+    mount(page, harness_url, {**CT, "frames": [[WATER] * 4]}, {"mode": "simple"})
     toolbar = page.locator(".cpv-toolbar")
     hidden = toolbar.is_hidden()
 
