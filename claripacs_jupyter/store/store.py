@@ -438,17 +438,7 @@ class Store:
         StoreError
             The index names a file that the folder no longer has.
         """
-        query = (
-            select(instances.c.path)
-            .join(series, series.c.uid == instances.c.series_uid)
-            .where(series.c.accession == normalize(accession))
-            .where(instances.c.sop_uid == str(sop_uid))
-        )
-        with self._engine.connect() as conn:
-            relative = conn.execute(query).scalar_one_or_none()
-        if relative is None:
-            raise NotFoundError(f"case {accession!r} has no instance {sop_uid!r}")
-        path = self.path / relative
+        path = self.path / self._instance_column(accession, sop_uid, instances.c.path)
         if not path.is_file():
             raise StoreError(
                 f"the file of instance {sop_uid!r} is missing from the store folder"
@@ -466,17 +456,21 @@ class Store:
         NotFoundError
             The case has no such instance.
         """
+        return int(self._instance_column(accession, sop_uid, instances.c.frames))
+
+    def _instance_column(self, accession: str, sop_uid: str, column: Any) -> Any:
+        """One column of an instance's index row, if the instance is in the case."""
         query = (
-            select(instances.c.frames)
+            select(column)
             .join(series, series.c.uid == instances.c.series_uid)
             .where(series.c.accession == normalize(accession))
             .where(instances.c.sop_uid == str(sop_uid))
         )
         with self._engine.connect() as conn:
-            frames = conn.execute(query).scalar_one_or_none()
-        if frames is None:
+            value = conn.execute(query).scalar_one_or_none()
+        if value is None:
             raise NotFoundError(f"case {accession!r} has no instance {sop_uid!r}")
-        return int(frames)
+        return value
 
     def dataset(self, accession: str, sop_uid: str) -> Dataset:
         """Read an instance of a case (pixels are decoded only when used)."""
