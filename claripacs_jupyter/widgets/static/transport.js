@@ -1,0 +1,99 @@
+// The HTTP frame source of the standalone page: the viewer's source (see the
+// top of viewer.js) over the server extension's REST API. Requests are
+// same-origin with the session's cookies; no token goes into a URL built here.
+
+/** Error of an API call, with the server's message when it sent one. */
+async function apiError(response, what) {
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    const body = await response.json();
+    if (body && body.message) message = body.message;
+  } catch {
+    // not JSON: keep the status line
+  }
+  return new Error(`${what}: ${message}`);
+}
+
+function seriesLabel(s) {
+  const count = s.instances.reduce((n, i) => n + Math.max(1, Number(i.frames) || 1), 0);
+  const name = s.description || s.modality || "Series";
+  const number = s.number !== null && s.number !== undefined ? `${s.number}: ` : "";
+  return `${number}${name} (${count} image${count === 1 ? "" : "s"})`;
+}
+
+function hasImages(s) {
+  return (s.instances || []).some((i) => i.image && i.image.rows > 0);
+}
+
+/**
+ * A frame source for the viewer over `{api}cases/<accession>`.
+ *
+ * @param {string} api the API root, ending in "/" (e.g. "/claripacs/api/")
+ * @param {string} accession the case's accession
+ * @param {string|null} [seriesUid] the series to show first; else the first
+ *   series with images
+ * @returns {object} the source (info, frame, select)
+ */
+export function httpSource(api, accession, seriesUid = null) {
+  const caseUrl = `${api}cases/${encodeURIComponent(accession)}`;
+  let detail = null;
+  let current = null;
+  let images = [];
+
+  async function load() {
+    if (detail) return detail;
+    const response = await fetch(caseUrl, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) throw await apiError(response, `Case ${accession}`);
+    detail = await response.json();
+    return detail;
+  }
+
+  function pick(uid) {
+    const all = (detail.series || []).filter(hasImages);
+    if (!all.length) throw new Error(`Case ${accession} has no images.`);
+    const chosen = all.find((s) => s.uid === uid);
+    if (uid && !chosen) console.warn("claripacs: series not in this case, showing the first");
+    current = chosen || all[0];
+    images = [];
+    for (const inst of current.instances) {
+      const count = Math.max(1, Number(inst.frames ?? inst.image?.frames ?? 1));
+      for (let f = 0; f < count; f++) images.push({ inst, frame: f });
+    }
+    return all;
+  }
+
+  return {
+    async info() {
+      await load();
+      const all = pick(current ? current.uid : seriesUid);
+      return {
+        seriesUid: current.uid,
+        modality: current.modality || "",
+        label: seriesLabel(current),
+        series: all.map((s) => ({ uid: s.uid, label: seriesLabel(s) })),
+        instances: current.instances.map((i) => ({
+          uid: i.uid,
+          frames: i.frames,
+          image: i.image,
+        })),
+      };
+    },
+    async frame(index) {
+      const img = images[index];
+      if (!img) throw new Error(`no image ${index + 1} in this series`);
+      const url =
+        `${caseUrl}/instances/${encodeURIComponent(img.inst.uid)}` +
+        `/frames/${img.frame}/raw`;
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) throw await apiError(response, `Image ${index + 1}`);
+      return { info: img.inst.image, pixels: await response.arrayBuffer() };
+    },
+    async select(uid) {
+      await load();
+      pick(uid);
+    },
+  };
+}
