@@ -32,6 +32,7 @@ from tornado.ioloop import IOLoop
 
 from ..dicom import Window, default_window, raw_frame, to_png
 from ..errors import ClaripacsError, InvalidInputError, NotFoundError
+from ..links import SPLIT_PATH, CaseLink, SplitLink, parse_split_url
 from .caching import IMMUTABLE, frame_etag
 
 if TYPE_CHECKING:
@@ -565,6 +566,47 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
         self.finish(html)
 
 
+def _accessions(link: CaseLink | SplitLink) -> list[str]:
+    """The accessions of a split's panes, nested splits included, in order."""
+    if isinstance(link, CaseLink):
+        return [link.accession]
+    return _accessions(link.first) + _accessions(link.second)
+
+
+class SplitPageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHandler):
+    """``GET claripacs/split``: two panes (cases or nested splits) in one page."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Render the page; a 400 page for a bad layout, a 404 for a missing case."""
+        # the page's own URL as the parser reads it (the query, not the host)
+        try:
+            link = parse_split_url(f"/{SPLIT_PATH}?{self.request.query}")
+        except InvalidInputError as exc:
+            self.set_status(400)
+            self.finish(self.render_template("split_invalid.html", message=str(exc)))
+            return
+
+        for accession in dict.fromkeys(_accessions(link)):
+            try:
+                await self.blocking(self.store.case, accession)
+            except NotFoundError:
+                self.set_status(404)
+                self.finish(
+                    self.render_template("case_not_found.html", accession=accession)
+                )
+                return
+
+        html = self.render_template(
+            "split.html",
+            panes=len(_accessions(link)),
+            api_url=url_path_join(self.base_url, "claripacs/api/"),
+            page_js_url=self.static_url("page.js"),
+        )
+        self.finish(html)
+
+
 _CASE = r"claripacs/api/cases/(?P<accession>[^/]+)"
 _INSTANCE = _CASE + r"/instances/(?P<sop_uid>[^/]+)"
 
@@ -579,4 +621,5 @@ HANDLERS: list[tuple[str, type[web.RequestHandler]]] = [
     (_INSTANCE + r"/frames/(?P<frame>[^/]+)\.png", PngFrameHandler),
     (_INSTANCE + r"/frames/(?P<frame>[^/]+)/raw", RawFrameHandler),
     (r"claripacs/case/(?P<accession>[^/]+)/?", CasePageHandler),
+    (SPLIT_PATH + r"/?", SplitPageHandler),
 ]

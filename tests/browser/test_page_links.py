@@ -284,7 +284,7 @@ def test_the_embedded_api_sets_the_tool_and_toggles_simple_mode(
         page.evaluate(f"change_left_mouse({number})")
         tools.append(viewer.get_attribute("data-tool"))
     refused = page.evaluate(
-        "() => { try { change_left_mouse(7); return ''; }"
+        "() => { try { change_left_mouse(10); return ''; }"
         " catch (error) { return error.name; } }"
     )
     toggled = page.evaluate("toggle_simple_mode()")

@@ -6,12 +6,17 @@ import json
 import re
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from jupyter_server.utils import url_path_join
 from tornado.httpclient import HTTPResponse
 
-from claripacs_jupyter.server_extension.handlers import HANDLERS, CasePageHandler
+from claripacs_jupyter.server_extension.handlers import (
+    HANDLERS,
+    CasePageHandler,
+    SplitPageHandler,
+)
 
 from .helpers import Upload, multipart, sample_bytes
 
@@ -65,7 +70,9 @@ def test_every_api_route_is_in_the_endpoint_list() -> None:
     paths = [path for _, path in _endpoints({"accession": "A1", "sop": "1.2"})]
 
     api_routes = [
-        pattern for pattern, handler in HANDLERS if handler is not CasePageHandler
+        pattern
+        for pattern, handler in HANDLERS
+        if handler not in (CasePageHandler, SplitPageHandler)
     ]
 
     for pattern in api_routes:
@@ -107,6 +114,17 @@ class TestWithoutLogin:
         assert response.code == 302
         assert "/login" in response.headers["Location"]
         assert case["accession"] not in response.body.decode()
+
+    async def test_split_page_redirects_to_the_login_page(
+        self, anonymous: Any, case: dict[str, str]
+    ) -> None:
+        pane = f"/claripacs/case/{case['accession']}"
+        query = urlencode({"url1": pane, "url2": pane})
+
+        response = await anonymous(f"claripacs/split?{query}")
+
+        assert response.code == 302
+        assert "/login" in response.headers["Location"]
 
 
 class TestXsrf:
