@@ -10,7 +10,9 @@ embedded.js.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -298,9 +300,85 @@ def test_link_1_on_a_split_starts_every_pane_linked(server: Server, page: Page) 
     _open(page, server, url, viewers=2)
 
     split = parse_split_url(page.evaluate("get_url()"))
+    held = page.evaluate("claripacs_viewers.map((v) => v.getState().linked)")
     assert [v.get("link") for v in _views(split)] == [True, True]
-    # TODO: check that the panes scroll together once linking.js (stacks
-    # helper) lands; until then a viewer ignores `linked` and the page carries it
+    # a viewer without linking (before linking.js lands) holds no `linked`;
+    # the page then carries link=1 on, as checked above
+    assert held in ([True, True], [None, None])
+
+
+def test_mode_simple_on_a_split_hides_the_menus_of_every_pane(
+    server: Server, page: Page
+) -> None:
+    pane = case_url(server.base, server.accession)
+    nested = split_url(server.base, pane, pane)
+    url = split_url(server.base, pane, nested, mode="simple")
+
+    _open(page, server, url, viewers=3)
+
+    assert [p["toolbar"] for p in page.evaluate(PANES)] == [True] * 3
+    assert page.evaluate("claripacs_display_mode") == "simple"
+    assert "mode=" not in page.evaluate("get_url()")
+
+
+def test_unusable_view_values_of_a_link_are_dropped_one_by_one(
+    server: Server, page: Page
+) -> None:
+    annotations = [
+        ARROW,
+        {"type": "star", "image": 1, "points": [[1, 2]]},
+        {"type": "arrow", "image": 0, "points": [[1, 2], [3, 4]]},
+        {"type": "length", "image": 1, "points": [[1, 2]]},
+        {"type": "text", "image": 1, "points": [[1, 2]]},
+    ]
+    query = urlencode(
+        {
+            "image": "3",
+            "stack": "0",
+            "zoom": "-2",
+            "annotations": json.dumps(annotations),
+            "key": "4,x,0,2,4",
+            "link": "yes",
+        }
+    )
+    url = f"{server.base}claripacs/case/{server.accession}?{query}"
+
+    _open(page, server, url, viewers=1)
+
+    accession, view = parse_case_url(page.evaluate("get_url()"))
+    assert view["image"] == 3
+    assert view["annotations"] == [ARROW]
+    assert view["key"] == [2, 4]
+    assert "stack" not in view and "link" not in view and "zoom" not in view
+
+
+def test_annotations_that_are_not_json_leave_the_view_without_any(
+    server: Server, page: Page
+) -> None:
+    url = f"{server.base}claripacs/case/{server.accession}?image=2&annotations=%5Bx"
+
+    _open(page, server, url, viewers=1)
+
+    accession, view = parse_case_url(page.evaluate("get_url()"))
+    assert view["image"] == 2
+    assert "annotations" not in view
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_the_divider_resizes_the_panes_by_keyboard(server: Server, page: Page) -> None:
+    pane = case_url(server.base, server.accession)
+    _open(page, server, split_url(server.base, pane, pane, type="rows"), viewers=2)
+
+    page.locator(".cp-split-divider").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    _settle(page)
+
+    top, bottom = page.evaluate(PANES)
+    assert parse_split_url(page.evaluate("get_url()")).size == 52
+    assert top["height"] == pytest.approx(0.52 * HEIGHT - DIVIDER / 2, abs=2)
+    assert bottom["y"] == pytest.approx(0.52 * HEIGHT + DIVIDER / 2, abs=2)
 
 
 def test_annotations_and_key_images_of_a_link_come_back_from_get_url(

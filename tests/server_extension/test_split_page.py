@@ -121,3 +121,12 @@ async def test_layout_js_that_page_js_imports_is_served(jp_fetch: Any) -> None:
     response = await jp_fetch("static", "claripacs_jupyter", "layout.js")
 
     assert "export function buildSplit" in response.body.decode()
+
+
+async def test_embedded_js_is_served_for_parent_pages(jp_fetch: Any) -> None:
+    response = await jp_fetch("static", "claripacs_jupyter", "embedded.js")
+
+    script = response.body.decode()
+    assert "globalThis.change_left_mouse" in script
+    assert "HTMLIFrameElement.prototype.read_url_line" in script
+    assert "javascript" in response.headers["Content-Type"]
