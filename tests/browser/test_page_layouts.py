@@ -217,6 +217,8 @@ def test_read_url_line_on_a_case_page_moves_its_viewer_without_a_reload(
         xpos=40,
         ypos=50,
         mode="simple",
+        annotations=[ARROW],
+        key=[3],
     )
 
     outcome = page.evaluate("(url) => read_url_line(url)", url)
@@ -238,6 +240,8 @@ def test_read_url_line_on_a_case_page_moves_its_viewer_without_a_reload(
         "zoom": 2,
         "xpos": 40,
         "ypos": 50,
+        "annotations": [ARROW],
+        "key": [3],
     }
 
 
@@ -390,9 +394,12 @@ def test_annotations_and_key_images_of_a_link_come_back_from_get_url(
 
     _open(page, server, url, viewers=1)
 
-    accession, view = parse_case_url(page.evaluate("get_url()"))
+    url = page.evaluate("get_url()")
+    accession, view = parse_case_url(url)
     assert view["annotations"] == [ARROW, TEXT]
     assert view["key"] == [2, 5]
+    # links.js and links.py write the same URL for the same view
+    assert case_url(server.base, accession, **view) == url
 
 
 def test_annotations_set_on_the_viewer_come_back_from_get_url(

@@ -99,10 +99,12 @@ export function mountView(element, { api, accession, params, mode, linked }) {
   const source = httpSource(api, accession, view.series ?? null);
   const viewer = createViewer(element, source, options);
 
-  const { series, image, window: _window, mode: _mode, linked: join, ...place } = view;
+  // series, image, window and mode went in as options
+  const place = { ...view };
+  for (const key of ["series", "image", "window", "mode", "linked"]) delete place[key];
   const carried = {};
   applyView(viewer, carried, place);
-  if (join) {
+  if (view.linked) {
     carried.linked = true;
     joinLinkGroup(viewer);
   }
@@ -175,9 +177,11 @@ function casePane(element, api, target, inherited) {
       if (view.series && view.series !== viewer.getState().series) {
         await viewer.selectSeries(view.series);
       }
-      const { series, linked, ...rest } = view;
+      const rest = { ...view };
+      delete rest.series;
+      delete rest.linked;
       applyView(viewer, carried, rest);
-      if (linked) {
+      if (view.linked) {
         carried.linked = true;
         await joinLinkGroup(viewer);
       }
