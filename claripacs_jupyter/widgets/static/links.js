@@ -65,7 +65,7 @@ export const VIEW_PARAMS = Object.freeze([
 ]);
 
 /** Points each annotation type has (arrow: tail, head; angle: end, vertex, end). */
-export const ANNOTATION_POINTS = Object.freeze({
+export const LINK_POINT_COUNTS = Object.freeze({
   arrow: 2,
   text: 1,
   length: 2,
@@ -90,7 +90,7 @@ function linksFinite(x) {
 
 /** An annotation as the URL carries it (image from 1, points to 0.1), or null. */
 function annotationToLink(a) {
-  const count = a ? ANNOTATION_POINTS[a.type] : undefined;
+  const count = a ? LINK_POINT_COUNTS[a.type] : undefined;
   if (!count || !Number.isInteger(a.image) || a.image < 0) return null;
   if (!Array.isArray(a.points) || a.points.length !== count) return null;
   const points = [];
@@ -105,7 +105,7 @@ function annotationToLink(a) {
 
 /** An annotation of the URL as the state holds it (image from 0), or null. */
 function annotationFromLink(a) {
-  const count = a && typeof a === "object" ? ANNOTATION_POINTS[a.type] : undefined;
+  const count = a && typeof a === "object" ? LINK_POINT_COUNTS[a.type] : undefined;
   if (!count || !Number.isInteger(a.image) || a.image < 1) return null;
   if (!Array.isArray(a.points) || a.points.length !== count) return null;
   const points = [];
