@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
+import numpy as np
+import pydicom
 import pytest
 from playwright.sync_api import Page, expect
 
+from claripacs_jupyter.dicom import Window, raw_frame, read, render
+from claripacs_jupyter.store import Store, open_store
 from tests.browser.harness_page import linear_window
 from tests.browser.stacks_page import (
     SAGITTAL,
@@ -14,6 +21,7 @@ from tests.browser.stacks_page import (
     settled_grey,
     value_at,
 )
+from tests.store.builders import make_series
 
 pytestmark = pytest.mark.browser
 
@@ -147,3 +155,62 @@ def test_without_stacks_the_instances_are_shown_as_listed_and_asked_by_ref(
         r["ref"] == {"instance": f"1.2.3.{r['index']}", "frame": 0} for r in requests
     )
     expect(page.locator(".cpv-warnings")).to_be_hidden()
+
+
+def _real_series(store: Store, accession: str) -> tuple[dict, list[np.ndarray]]:
+    """The harness spec of a stored case's series and each stack image's render."""
+    series = store.case(accession).series[0]
+    (stack,) = store.stacks(accession)[series.uid]
+    instances = []
+    for item in series.instances:
+        ds = read(store.instance_path(accession, item.uid))
+        pixels = base64.b64encode(raw_frame(ds, 0)).decode("ascii")
+        image = store.image_info(accession, item.uid)
+        instances.append({"uid": item.uid, "image": image, "pixels": pixels})
+    window = Window(center=40, width=400)
+    renders = [
+        render(read(store.instance_path(accession, uid)), frame, window)
+        for uid, frame in stack.frames
+    ]
+    spec = {
+        "real": True,
+        "seriesUid": series.uid,
+        "modality": "CT",
+        "instances": instances,
+        "stacks": [stack.to_dict()],
+    }
+    return spec, renders
+
+
+def test_a_real_stored_series_shows_in_position_order_with_its_gap(
+    page: Page, harness_url: str, tmp_path: Path
+) -> None:
+    # five CT_small slices, numbered 1..5 but out of position, one slice missing
+    paths = make_series(tmp_path / "in", 5, positions=[10, 0, 30, 5, 15])
+    for k, path in enumerate(paths):
+        ds = pydicom.dcmread(path)  # each slice its own values, to tell them apart
+        ds.PixelData = (ds.pixel_array + 60 * k).astype(np.int16).tobytes()
+        pydicom.dcmwrite(path, ds, enforce_file_format=True)
+    store = open_store(tmp_path / "store")
+    try:
+        accession = store.ingest([tmp_path / "in"]).accessions[0]
+        spec, renders = _real_series(store, accession)
+    finally:
+        store.close()
+    mount_series(page, harness_url, [spec], [{"window": {"center": 40, "width": 400}}])
+
+    shown = []
+    for number in range(1, 6):
+        page.locator(".cpv-slider").fill(str(number))
+        page.evaluate("window.stacksHarness.settled(0)")
+        shown.append(page.evaluate("window.stacksHarness.greys(0)"))
+    positions = page.evaluate("window.stacksHarness.slices(0).positions")
+
+    for picture, expected in zip(shown, renders, strict=True):
+        assert picture == expected.ravel().tolist()
+    assert positions == spec["stacks"][0]["positions"]
+    assert [round(mm - positions[0], 3) for mm in positions] == [0, 5, 10, 15, 30]
+    expect(page.locator(".cpv-warning")).to_have_text(
+        [w["message"] for w in spec["stacks"][0]["warnings"]]
+    )
+    assert [w["kind"] for w in spec["stacks"][0]["warnings"]] == ["gap"]

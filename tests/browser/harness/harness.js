@@ -270,13 +270,44 @@ function drawnOn(viewer, index) {
   });
 }
 
+/**
+ * A source over real files: `spec.instances` = [{uid, image: image_info,
+ * pixels: base64 of raw_frame}] and `spec.stacks`, as the test read them from
+ * a store. Answers by `ref` only, like stackSource.
+ */
+export function realStackSource(spec) {
+  const requests = [];
+  const bytesOf = (b64) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0)).buffer;
+  return {
+    requests,
+    async info() {
+      return {
+        seriesUid: spec.seriesUid,
+        modality: spec.modality ?? "",
+        label: spec.label ?? "",
+        series: [{ uid: spec.seriesUid, label: spec.label ?? "" }],
+        instances: spec.instances.map((x) => ({ uid: x.uid, frames: 1, image: x.image })),
+        stacks: spec.stacks,
+      };
+    },
+    async frame(index, ref) {
+      requests.push({ index, ref: ref ?? null });
+      if (!ref) throw new Error("no ref: the viewer must name the image it wants");
+      const inst = spec.instances.find((x) => x.uid === ref.instance);
+      return { info: inst.image, pixels: bytesOf(inst.pixels) };
+    },
+  };
+}
+
 window.stacksHarness = {
   /** Mount one viewer per spec (viewer k as window.viewers[k]); returns their states. */
   async mount(specs, options = []) {
     for (const v of window.viewers || []) v.destroy();
     if (window.viewer) window.viewer.destroy();
     const hosts = stackHosts(specs.length);
-    window.sources = specs.map((spec) => stackSource(spec));
+    window.sources = specs.map((spec) =>
+      spec.real ? realStackSource(spec) : stackSource(spec),
+    );
     window.viewers = specs.map((spec, k) =>
       createViewer(hosts[k], window.sources[k], options[k] || {}),
     );
@@ -304,6 +335,11 @@ window.stacksHarness = {
   settled(k) {
     const viewer = window.viewers[k];
     return drawnOn(viewer, viewer.getState().image);
+  },
+  /** The grey values of the picture viewer k shows at the image's own size. */
+  greys(k) {
+    const data = window.viewers[k].snapshot().data;
+    return Array.from({ length: data.length / 4 }, (_, i) => data[4 * i]);
   },
   /** viewer.slices() of viewer k: its image and the positions of its images. */
   slices(k) {
