@@ -7,7 +7,8 @@
 //   slices()          -> {image, count, positions: [mm | null], normal: [x, y, z] | null}
 //   showLinked(index)    moves the viewer to image `index` without telling the group
 // and tells the group with group.moved(viewer) when its image changes.
-// This module imports nothing.
+// This module imports nothing. (No export line may contain the word "from":
+// the widget's bundler takes such a line for a re-export.)
 
 /** Two unit normals whose components differ by no more than this are the same (~3°). */
 const LINK_NORMAL_TOLERANCE = 0.05;
@@ -56,26 +57,26 @@ function linkNormalSign(a, b) {
 }
 
 /**
- * The image of `to` that goes with the image shown by `from` (both as
+ * The image of `follower` that goes with the image `leader` shows (both as
  * viewer.slices() gives them): the one whose position is nearest when both
  * have geometry (and their normals, when both give one, agree), else the same
- * image number, clamped to `to`'s images. Null when `to` has no images.
- * @param {object} from slices() of the viewer that moved
- * @param {object} to slices() of the viewer that follows
+ * image number, clamped to the follower's images. Null when it has none.
+ * @param {object} leader slices() of the viewer that moved
+ * @param {object} follower slices() of the viewer that follows
  * @returns {number|null}
  */
-export function linkedIndex(from, to) {
-  const n = to.count;
+export function linkedIndex(leader, follower) {
+  const n = follower.count;
   if (!(n > 0)) return null;
-  const byIndex = Math.min(Math.max(0, from.image), n - 1);
-  const p = from.positions[from.image];
-  const targets = to.positions;
+  const byIndex = Math.min(Math.max(0, leader.image), n - 1);
+  const p = leader.positions[leader.image];
+  const targets = follower.positions;
   const geometric =
     Number.isFinite(p) && targets.length === n && targets.every(Number.isFinite);
   if (!geometric) return byIndex;
   let sign = 1;
-  if (from.normal && to.normal) {
-    sign = linkNormalSign(from.normal, to.normal);
+  if (leader.normal && follower.normal) {
+    sign = linkNormalSign(leader.normal, follower.normal);
     if (!sign) return byIndex;
   }
   const wanted = sign * p;
@@ -110,10 +111,10 @@ function linkGroupNamed(name) {
       if (moving || !members.has(viewer)) return;
       moving = true;
       try {
-        const from = viewer.slices();
+        const led = viewer.slices();
         for (const other of members) {
           if (other === viewer) continue;
-          const index = linkedIndex(from, other.slices());
+          const index = linkedIndex(led, other.slices());
           if (index !== null) other.showLinked(index);
         }
       } finally {
