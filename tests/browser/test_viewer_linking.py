@@ -7,6 +7,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.harness_page import linear_window
 from tests.browser.stacks_page import (
+    SAGITTAL,
     instance,
     mount_series,
     series_spec,
@@ -169,3 +170,27 @@ def test_a_group_is_shared_by_every_copy_of_the_module(
     assert count == 2
     page.evaluate("window.viewers[1].setState({image: 6})")
     assert _images(page) == [15, 6]  # 30 mm in both
+
+
+def test_stacks_of_different_orientations_link_by_index(
+    page: Page, harness_url: str
+) -> None:
+    sagittal = series_spec(
+        [instance(f"1.2.8.{k}", k + 1, 5.0 * k, SAGITTAL) for k in range(8)],
+        uid="1.2.8",
+    )
+    _linked_pair(page, harness_url, sagittal)
+
+    _wheel_on(page, 0, 300)
+    page.wait_for_function("window.viewers[0].getState().image === 3")
+    first = _images(page)
+    _viewer(page, 0).focus()
+    page.keyboard.press("End")
+
+    # by position, 6 mm would have been image 1 of the 5 mm stack
+    assert first == [3, 3]
+    assert _images(page) == [19, 7]
+    normals = [
+        page.evaluate(f"window.stacksHarness.slices({k}).normal") for k in (0, 1)
+    ]
+    assert normals == [[0, 0, 1], [-1, 0, 0]]

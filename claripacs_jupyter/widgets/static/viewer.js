@@ -933,8 +933,8 @@ export function createViewer(element, source, options = {}) {
       // "3: T2 AX (40 images)" becomes "3: T2 AX (stack 2 of 2, 20 images)"
       const name = label.replace(/\s*\(\d+ images?\)$/, "");
       own.forEach((st, k) => {
-        const count = st.frames.length;
-        const text = `${name} (stack ${k + 1} of ${own.length}, ${count} image${count === 1 ? "" : "s"})`;
+        const count = `${st.frames.length} image${st.frames.length === 1 ? "" : "s"}`;
+        const text = `${name} (stack ${k + 1} of ${own.length}, ${count})`;
         options.push(el("option", { value: k ? `${s.uid} ${k}` : s.uid, text }));
       });
     }
