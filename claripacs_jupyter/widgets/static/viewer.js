@@ -1,17 +1,24 @@
 // The claripacs image viewer: one canvas, window/level and scroll on raw pixel
 // values in the browser, so that no interaction waits for the server.
 //
-// This module is the product's own viewer (no framework, no imports, nothing
-// fetched from the network). Two thin adapters feed it: the HTTP adapter of the
-// standalone page (page.js) and the anywidget model (widget.js).
+// This module is the product's own viewer (no framework, nothing fetched from
+// the network; it imports only linking.js). Two thin adapters feed it: the HTTP
+// adapter of the standalone page (page.js) and the anywidget model (widget.js).
 //
 // A source is an object with
 //   async info()        -> {seriesUid, modality, label, series: [{uid, label}],
-//                           instances: [{uid, frames, image?: image_info}]}
-//   async frame(index)  -> {info: image_info, pixels: ArrayBuffer}
+//                           instances: [{uid, frames, image?: image_info}],
+//                           stacks?: [Stack.to_dict()]}
+//   async frame(index, ref?) -> {info: image_info, pixels: ArrayBuffer}
 //   async select(uid)   (optional) switches the source to another series.
-// `index` counts images across the series: every frame of every instance, in the
-// order the instances are listed.
+// With `stacks` (claripacs_jupyter.dicom.series.Stack.to_dict(): frames as
+// [sopUid, frame] in display order, positions, orientation, warnings) the
+// viewer shows one stack at a time, `index` counts the images of that stack in
+// display order and `ref` = {instance: sopUid, frame} names the image; a source
+// must fetch by `ref` when it is given. Without `stacks`, `index` counts every
+// frame of every instance, in the order the instances are listed.
+
+import { linkGroup, positionAlongNormal, sliceNormal } from "./linking.js";
 
 /** Window presets for CT, in Hounsfield units. */
 export const CT_PRESETS = Object.freeze([
@@ -320,6 +327,9 @@ function el(tag, props = {}, children = []) {
  * @param {object} source the frame source (see the top of this module)
  * @param {object} [options]
  * @param {number} [options.image] first image index (0-based)
+ * @param {number} [options.stack] first stack of the series (0-based)
+ * @param {boolean} [options.linked] start in the link group (see linking.js)
+ * @param {string} [options.linkGroup] the link group's name ("default")
  * @param {{center: number, width: number}} [options.window] first window
  * @param {string} [options.tool] "scroll", "window", "zoom" or "pan"
  * @param {string} [options.mode] "simple" hides the toolbar; else "normal"
@@ -339,7 +349,9 @@ function el(tag, props = {}, children = []) {
  * image pixel coordinates (0 at the image's left and top edges; an undefined
  * coordinate is the image's middle), null until the image's size is known; a
  * position set before that is applied when it is. `mode` is "normal" or
- * "simple" (the toolbar hidden).
+ * "simple" (the toolbar hidden). `stack` is the stack of the series shown
+ * (from 0; a series split by orientation or size, or with multi-frame files, has
+ * several) and `linked` whether the viewer scrolls with its link group.
  */
 export function createViewer(element, source, options = {}) {
   const state = {
@@ -350,7 +362,10 @@ export function createViewer(element, source, options = {}) {
     pan: { x: 0, y: 0 },
     tool: TOOLS.some((t) => t.id === options.tool) ? options.tool : "scroll",
     mode: options.mode === "simple" ? "simple" : "normal",
+    stack: Math.max(0, Math.trunc(Number(options.stack) || 0)),
+    linked: false,
   };
+  const group = linkGroup(options.linkGroup ?? "default");
   let pendingPosition = null; // a position set before the image's size was known
   // true while the window on screen is the file's own (none chosen by the user):
   // the frames of a multi-frame image then each open with their own window
@@ -361,7 +376,8 @@ export function createViewer(element, source, options = {}) {
   const listeners = new Set();
 
   let series = null; // the info() answer for the current series
-  let images = []; // [{instance, frame, info}] flattened over instances
+  let images = []; // [{instance, frame, info, position}] of the stack shown
+  let loadingSeries = true; // info() of the series is on its way
   let frames = new Map(); // index -> {info, pixels: typed array, bytes}
   let cachedBytes = 0;
   let inflight = new Set();
@@ -433,12 +449,29 @@ export function createViewer(element, source, options = {}) {
   ]);
   cineGroup.setAttribute("aria-label", "Cine");
   cineGroup.hidden = true;
+  const linkButton = el("button", {
+    type: "button",
+    class: "cpv-link",
+    text: "Link",
+    title: "Scroll together with the other linked viewers (L)",
+    "aria-pressed": "false",
+  });
+  // the stack's warnings (gaps, duplicate positions, split, no geometry)
+  const warningsSummary = el("summary", { class: "cpv-warnings-summary" });
+  const warningsList = el("ul", { class: "cpv-warnings-list" });
+  const warningsStrip = el("details", { class: "cpv-warnings", role: "status" }, [
+    warningsSummary,
+    warningsList,
+  ]);
+  warningsStrip.setAttribute("aria-label", "Stack warnings");
+  warningsStrip.hidden = true;
   const toolbar = el("div", { class: "cpv-toolbar", role: "toolbar" }, [
     seriesPicker,
     toolGroup,
     presetGroup,
     cineGroup,
     resetButton,
+    linkButton,
   ]);
   toolbar.setAttribute("aria-label", "Viewer tools");
   const canvas = el("canvas", { class: "cpv-canvas", role: "img" });
@@ -462,7 +495,7 @@ export function createViewer(element, source, options = {}) {
     value: "1",
     "aria-label": "Image number",
   });
-  root.append(toolbar, stage, slider);
+  root.append(toolbar, warningsStrip, stage, slider);
   element.append(root);
   const ctx = canvas.getContext("2d");
   const offscreen = document.createElement("canvas");
@@ -480,6 +513,18 @@ export function createViewer(element, source, options = {}) {
         console.error("claripacs viewer listener failed", err);
       }
     }
+    if (state.linked && images.length) {
+      // a new series or stack joins the group where it is; a new image leads it
+      // (the group ignores both while it is the one moving the viewer)
+      if (changed.includes("series") || changed.includes("stack")) followGroup();
+      else if (changed.includes("image")) group.moved(api);
+    }
+  }
+
+  /** Move to the image that goes with the other linked viewers' images. */
+  function followGroup() {
+    const lead = group.viewers.find((v) => v !== api && v.count > 0);
+    if (lead) group.moved(lead);
   }
 
   function getState() {
@@ -492,6 +537,8 @@ export function createViewer(element, source, options = {}) {
       position: positionOf(),
       tool: state.tool,
       mode: state.mode,
+      stack: state.stack,
+      linked: state.linked,
     };
   }
 
@@ -520,6 +567,10 @@ export function createViewer(element, source, options = {}) {
   /** Apply part of a state; returns the names of the keys that changed. */
   function apply(partial) {
     const changed = [];
+    if (partial.stack !== undefined) {
+      const k = Math.max(0, Math.trunc(Number(partial.stack) || 0));
+      if (k !== state.stack && showStack(k)) changed.push("stack");
+    }
     if (partial.image !== undefined && images.length) {
       const i = Math.min(Math.max(0, Math.round(partial.image)), images.length - 1);
       if (i !== state.image) {
@@ -581,6 +632,13 @@ export function createViewer(element, source, options = {}) {
         changed.push("mode");
       }
     }
+    if (partial.linked !== undefined && !!partial.linked !== state.linked) {
+      state.linked = !!partial.linked;
+      if (state.linked) group.add(api);
+      else group.remove(api);
+      changed.push("linked");
+      if (state.linked && images.length) followGroup();
+    }
     if (changed.includes("window") && !state.window) {
       // null means "the file's window": take it from the image on screen
       const info = currentInfo();
@@ -632,6 +690,7 @@ export function createViewer(element, source, options = {}) {
     inflight = new Set();
     failed = new Map();
     drawn = null;
+    loadingSeries = true;
     root.dataset.state = "loading";
     showStatus("Loading series…");
     let answer;
@@ -643,29 +702,122 @@ export function createViewer(element, source, options = {}) {
     }
     if (gen !== generation || destroyed) return;
     series = answer;
-    images = [];
-    for (const inst of answer.instances || []) {
-      const count = Math.max(1, Number(inst.frames ?? inst.image?.frames ?? 1));
-      for (let f = 0; f < count; f++) {
-        const info = inst.image ? frameInfoOf(inst.image, f) : null;
-        images.push({ instance: inst.uid, frame: f, info });
-      }
+    loadingSeries = false;
+    const changed = ["series"];
+    if (state.stack > stacksOf(answer).length - 1) {
+      state.stack = 0;
+      changed.push("stack");
     }
+    images = imagesOf(answer, state.stack);
     if (!images.length) {
       fail(new Error("This series has no images."));
       return;
     }
     state.series = answer.seriesUid ?? null;
-    const changed = ["series"];
     if (state.image > images.length - 1) {
       state.image = images.length - 1;
       changed.push("image");
     }
     buildSeriesPicker();
+    buildWarnings();
     buildPresets();
     refreshControls();
     emit(changed);
     pump();
+  }
+
+  /** The stacks of an info() answer; empty when the source gives none. */
+  function stacksOf(answer) {
+    const list = answer && answer.stacks;
+    return Array.isArray(list) ? list.filter((st) => st && Array.isArray(st.frames)) : [];
+  }
+
+  /**
+   * The images of stack `k` of an info() answer in display order, each
+   * {instance, frame, info, position}: `position` in mm along the slice
+   * normal from the stack's positions, else from image_info, else null.
+   * Without stacks: every frame of every instance, as listed.
+   */
+  function imagesOf(answer, k) {
+    const byUid = new Map((answer.instances || []).map((inst) => [inst.uid, inst]));
+    const infoOf = (inst, f) => (inst && inst.image ? frameInfoOf(inst.image, f) : null);
+    const stack = stacksOf(answer)[k];
+    const list = [];
+    if (stack) {
+      const positions = Array.isArray(stack.positions) ? stack.positions : [];
+      stack.frames.forEach(([uid, f], j) => {
+        const info = infoOf(byUid.get(uid), Number(f) || 0);
+        const given = positions[j];
+        const position = Number.isFinite(given) ? given : positionAlongNormal(info);
+        list.push({ instance: uid, frame: Number(f) || 0, info, position });
+      });
+      return list;
+    }
+    for (const inst of answer.instances || []) {
+      const count = Math.max(1, Number(inst.frames ?? inst.image?.frames ?? 1));
+      for (let f = 0; f < count; f++) {
+        const info = infoOf(inst, f);
+        list.push({ instance: inst.uid, frame: f, info, position: positionAlongNormal(info) });
+      }
+    }
+    return list;
+  }
+
+  /**
+   * Show stack `k` of the series (the images, picker and warnings follow);
+   * false when the series has no such stack. Before the series is known the
+   * stack is only remembered.
+   */
+  function showStack(k) {
+    if (loadingSeries) {
+      state.stack = k;
+      return true;
+    }
+    const next = series ? imagesOf(series, k) : [];
+    if (k >= stacksOf(series).length || !next.length) return false;
+    generation++; // frames on their way belong to the other stack
+    state.stack = k;
+    images = next;
+    frames = new Map();
+    cachedBytes = 0;
+    inflight = new Set();
+    failed = new Map();
+    state.image = Math.min(state.image, images.length - 1);
+    buildSeriesPicker();
+    buildWarnings();
+    pump();
+    return true;
+  }
+
+  /** The stack's warnings, listed in the warnings strip. */
+  function buildWarnings() {
+    const stack = stacksOf(series)[state.stack];
+    const list = (stack && Array.isArray(stack.warnings) ? stack.warnings : []).filter(
+      (w) => w && w.message,
+    );
+    warningsList.replaceChildren(
+      ...list.map((w) =>
+        el("li", { class: "cpv-warning", "data-kind": String(w.kind ?? ""), text: w.message }),
+      ),
+    );
+    const count = list.length;
+    warningsSummary.textContent = `${count} warning${count === 1 ? "" : "s"} on this stack`;
+    warningsStrip.hidden = !count;
+    root.dataset.warnings = String(count);
+  }
+
+  /** Where the images of the stack lie, for the link group (see linking.js). */
+  function slices() {
+    const stack = stacksOf(series)[state.stack];
+    const img = images[state.image];
+    const info = (img && img.info) || currentInfo();
+    const normal = sliceNormal((stack && stack.orientation) || (info && info.orientation));
+    return {
+      image: state.image,
+      count: images.length,
+      positions: images.map((x) => (x.position ?? positionAlongNormal(x.info)) ?? null),
+      normal,
+    };
   }
 
   function fail(err) {
@@ -708,9 +860,10 @@ export function createViewer(element, source, options = {}) {
 
   function fetchFrame(i) {
     const gen = generation;
+    const ref = { instance: images[i].instance, frame: images[i].frame };
     inflight.add(i);
     Promise.resolve()
-      .then(() => source.frame(i))
+      .then(() => source.frame(i, ref))
       .then((answer) => {
         if (gen !== generation || destroyed) return;
         const info = answer.info ? frameInfoOf(answer.info, images[i].frame) : images[i].info;
@@ -761,13 +914,43 @@ export function createViewer(element, source, options = {}) {
   }
 
   // ---- controls -------------------------------------------------------------
+  /**
+   * The series picker: one entry per series, and one per stack of a series
+   * with several (those of the series shown, and of others whose entry in
+   * info().series carries `stacks`). A stack's entry has the value
+   * "<series uid> <stack from 0>", the first stack's the series UID alone.
+   */
   function buildSeriesPicker() {
     const list = (series && series.series) || [];
-    seriesPicker.replaceChildren(
-      ...list.map((s) => el("option", { value: s.uid, text: s.label || s.uid })),
-    );
-    seriesPicker.hidden = list.length < 2;
-    if (state.series) seriesPicker.value = state.series;
+    const options = [];
+    for (const s of list) {
+      const own = s.uid === state.series ? stacksOf(series) : stacksOf(s);
+      const label = s.label || s.uid;
+      if (own.length < 2) {
+        options.push(el("option", { value: s.uid, text: label }));
+        continue;
+      }
+      // "3: T2 AX (40 images)" becomes "3: T2 AX (stack 2 of 2, 20 images)"
+      const name = label.replace(/\s*\(\d+ images?\)$/, "");
+      own.forEach((st, k) => {
+        const count = `${st.frames.length} image${st.frames.length === 1 ? "" : "s"}`;
+        const text = `${name} (stack ${k + 1} of ${own.length}, ${count})`;
+        options.push(el("option", { value: k ? `${s.uid} ${k}` : s.uid, text }));
+      });
+    }
+    seriesPicker.replaceChildren(...options);
+    seriesPicker.hidden = options.length < 2;
+    if (state.series) {
+      seriesPicker.value = state.stack ? `${state.series} ${state.stack}` : state.series;
+    }
+  }
+
+  /** Show the series and stack that a picker entry names. */
+  function pickSeries(value) {
+    const [uid, k] = value.split(" ");
+    const stack = Number(k) || 0;
+    if (uid === state.series) setState({ stack, image: 0 });
+    else selectSeries(uid, stack);
   }
 
   function presetButton(p, title) {
@@ -830,6 +1013,9 @@ export function createViewer(element, source, options = {}) {
     root.dataset.tool = state.tool;
     root.classList.toggle("cpv-simple", state.mode === "simple");
     root.dataset.image = String(state.image);
+    root.dataset.stack = String(state.stack);
+    root.dataset.linked = String(state.linked);
+    linkButton.setAttribute("aria-pressed", String(state.linked));
     overlayImage.textContent = n ? `Image ${state.image + 1} / ${n}` : "";
     overlayWindow.textContent = windowLabel();
     const w = state.window;
@@ -1235,6 +1421,10 @@ export function createViewer(element, source, options = {}) {
       case "C":
         togglePlay();
         break;
+      case "l":
+      case "L":
+        setState({ linked: !state.linked });
+        break;
       default: {
         const key = event.key.toLowerCase();
         const preset = presets().find((p) => p.key === key);
@@ -1272,12 +1462,17 @@ export function createViewer(element, source, options = {}) {
   for (const b of toolButtons) {
     b.addEventListener("click", () => setState({ tool: b.dataset.tool }));
   }
-  seriesPicker.addEventListener("change", () => selectSeries(seriesPicker.value));
+  seriesPicker.addEventListener("change", () => pickSeries(seriesPicker.value));
+  linkButton.addEventListener("click", () => setState({ linked: !state.linked }));
   const resizeObserver = new ResizeObserver(() => scheduleDraw());
   resizeObserver.observe(stage);
 
-  async function selectSeries(uid) {
-    if (!uid || uid === state.series) return;
+  async function selectSeries(uid, stack = 0) {
+    if (uid && uid === state.series) {
+      setState({ stack });
+      return;
+    }
+    if (!uid) return;
     if (typeof source.select !== "function") {
       throw new Error("this source shows one series only");
     }
@@ -1285,6 +1480,7 @@ export function createViewer(element, source, options = {}) {
     pause();
     await source.select(uid);
     state.image = 0;
+    state.stack = Math.max(0, Math.trunc(Number(stack) || 0));
     state.window = null;
     windowFromFile = true;
     state.zoom = 1;
@@ -1292,11 +1488,12 @@ export function createViewer(element, source, options = {}) {
     pendingPosition = null;
     presetSignature = "";
     await loadSeries();
-    emit(["image", "window", "zoom", "pan"]);
+    emit(["image", "window", "zoom", "pan", "stack"]);
   }
 
   function destroy() {
     pause();
+    group.remove(api);
     destroyed = true;
     generation++;
     resizeObserver.disconnect();
@@ -1305,10 +1502,7 @@ export function createViewer(element, source, options = {}) {
     root.remove();
   }
 
-  refreshControls();
-  loadSeries();
-
-  return {
+  const api = {
     element: root,
     ready,
     getState,
@@ -1357,6 +1551,17 @@ export function createViewer(element, source, options = {}) {
     get count() {
       return images.length;
     },
+    /** For the link group: the images' positions along the slice normal. */
+    slices,
+    /** For the link group: show image `index` without moving the group. */
+    showLinked(index) {
+      setState({ image: index });
+    },
     destroy,
   };
+
+  refreshControls();
+  if (options.linked) setState({ linked: true });
+  loadSeries();
+  return api;
 }

@@ -195,3 +195,158 @@ window.compareWithRender = async (name, frame = 0) => {
   }
   return { differing, first, samples: expected.length };
 };
+
+// ---- stacks harness ----
+// Sources that give `stacks` (claripacs_jupyter.dicom.series.Stack.to_dict(),
+// made by the test with the real assemble()) and must be asked by `ref`, and
+// pages with two viewers for linking.
+
+/**
+ * A source over `spec.instances` ([{uid, value, position?, orientation?,
+ * instance_number?}], each a single frame whose pixels all hold `value`) and
+ * `spec.stacks`. frame() answers by `ref` only (it fails without one), and
+ * records {index, ref} of every request in `requests`.
+ */
+export function stackSource(spec) {
+  const requests = [];
+  const infoOf = (inst) => ({
+    ...imageInfo({ ...spec, frames: [[inst.value, inst.value, inst.value, inst.value]] }),
+    position: inst.position ?? null,
+    orientation: inst.orientation ?? null,
+    instance_number: inst.instance_number ?? 1,
+  });
+  const seriesUid = spec.seriesUid ?? "1.2.3";
+  return {
+    requests,
+    async info() {
+      const answer = {
+        seriesUid,
+        modality: spec.modality ?? "CT",
+        label: spec.label ?? "synthetic",
+        series: spec.series ?? [{ uid: seriesUid, label: spec.label ?? "synthetic" }],
+        instances: spec.instances.map((inst) => ({
+          uid: inst.uid,
+          frames: 1,
+          image: infoOf(inst),
+        })),
+      };
+      if (spec.stacks) answer.stacks = spec.stacks;
+      return answer;
+    },
+    async frame(index, ref) {
+      requests.push({ index, ref: ref ?? null });
+      if (!ref) throw new Error("no ref: the viewer must name the image it wants");
+      const inst = spec.instances.find((x) => x.uid === ref.instance);
+      if (!inst) throw new Error(`no instance ${ref.instance}`);
+      const info = infoOf(inst);
+      const v = inst.value;
+      return { info, pixels: quadrants(info, [v, v, v, v]) };
+    },
+  };
+}
+
+/** Hosts for `count` viewers side by side, in place of the single #host. */
+function stackHosts(count) {
+  document.querySelectorAll(".stack-host").forEach((h) => h.remove());
+  host.hidden = true;
+  return Array.from({ length: count }, (_, k) => {
+    const h = document.createElement("div");
+    h.className = "stack-host";
+    h.id = `host-${k}`;
+    h.style.cssText = "display:inline-block;width:380px;height:380px;margin:4px;";
+    document.body.append(h);
+    return h;
+  });
+}
+
+/** Resolve once `viewer` has drawn image `index`. */
+function drawnOn(viewer, index) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (viewer.element.dataset.drawnImage === String(index)) resolve();
+      else requestAnimationFrame(check);
+    };
+    check();
+  });
+}
+
+/**
+ * A source over real files: `spec.instances` = [{uid, image: image_info,
+ * pixels: base64 of raw_frame}] and `spec.stacks`, as the test read them from
+ * a store. Answers by `ref` only, like stackSource.
+ */
+export function realStackSource(spec) {
+  const requests = [];
+  const bytesOf = (b64) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0)).buffer;
+  return {
+    requests,
+    async info() {
+      return {
+        seriesUid: spec.seriesUid,
+        modality: spec.modality ?? "",
+        label: spec.label ?? "",
+        series: [{ uid: spec.seriesUid, label: spec.label ?? "" }],
+        instances: spec.instances.map((x) => ({ uid: x.uid, frames: 1, image: x.image })),
+        stacks: spec.stacks,
+      };
+    },
+    async frame(index, ref) {
+      requests.push({ index, ref: ref ?? null });
+      if (!ref) throw new Error("no ref: the viewer must name the image it wants");
+      const inst = spec.instances.find((x) => x.uid === ref.instance);
+      return { info: inst.image, pixels: bytesOf(inst.pixels) };
+    },
+  };
+}
+
+window.stacksHarness = {
+  /** Mount one viewer per spec (viewer k as window.viewers[k]); returns their states. */
+  async mount(specs, options = []) {
+    for (const v of window.viewers || []) v.destroy();
+    if (window.viewer) window.viewer.destroy();
+    const hosts = stackHosts(specs.length);
+    window.sources = specs.map((spec) =>
+      spec.real ? realStackSource(spec) : stackSource(spec),
+    );
+    window.viewers = specs.map((spec, k) =>
+      createViewer(hosts[k], window.sources[k], options[k] || {}),
+    );
+    window.viewer = window.viewers[0];
+    window.source = window.sources[0];
+    window.changes = window.viewers.map(() => []);
+    window.viewers.forEach((v, k) =>
+      v.onChange((s, changed) => window.changes[k].push({ state: s, changed })),
+    );
+    await Promise.all(window.viewers.map((v) => v.ready));
+    return window.viewers.map((v) => v.getState());
+  },
+  /** The grey value at the centre of image pixel (row, column) of viewer k. */
+  grey(k, row = 10, column = 10) {
+    const viewer = window.viewers[k];
+    const p = viewer.toCanvas(row, column);
+    const canvas = viewer.element.querySelector("canvas");
+    const scale = canvas.width / canvas.getBoundingClientRect().width;
+    const d = canvas
+      .getContext("2d")
+      .getImageData(Math.floor(p.x * scale), Math.floor(p.y * scale), 1, 1).data;
+    return d[0];
+  },
+  /** Wait until viewer k has drawn the image its state names. */
+  settled(k) {
+    const viewer = window.viewers[k];
+    return drawnOn(viewer, viewer.getState().image);
+  },
+  /** The grey values of the picture viewer k shows at the image's own size. */
+  greys(k) {
+    const data = window.viewers[k].snapshot().data;
+    return Array.from({ length: data.length / 4 }, (_, i) => data[4 * i]);
+  },
+  /** viewer.slices() of viewer k: its image and the positions of its images. */
+  slices(k) {
+    return window.viewers[k].slices();
+  },
+  /** The {index, ref} of the frame requests of viewer k's source. */
+  requests(k) {
+    return window.sources[k].requests;
+  },
+};
