@@ -503,6 +503,36 @@ class Store:
             )
         return dict(info)
 
+    def image_infos(self, accession: str) -> dict[str, dict[str, Any]]:
+        """Return :meth:`image_info` of every instance of a case, by SOP UID.
+
+        One query for the whole case: the viewer's case detail needs them all,
+        and one lookup per instance cost a 300-slice case about 100 ms. The
+        instances whose info is not yet complete go through :meth:`image_info`.
+
+        Raises
+        ------
+        NotFoundError
+            No case has this accession (or it has no instances).
+        """
+        query = (
+            select(
+                instances.c.sop_uid, instances.c.image_info, instances.c.info_complete
+            )
+            .join(series, series.c.uid == instances.c.series_uid)
+            .where(series.c.accession == normalize(accession))
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            self.case(accession)  # NotFoundError when there is no such case
+        return {
+            row.sop_uid: dict(row.image_info)
+            if row.info_complete
+            else self.image_info(accession, row.sop_uid)
+            for row in rows
+        }
+
     def stacks(self, accession: str) -> dict[str, list[Stack]]:
         """Return the stacks of each series of a case, from the index alone.
 

@@ -255,6 +255,21 @@ class TestInstances:
         assert info["rows"] == kept["rows"] == 128
         assert store.case(accession).series[0].instances[0].image == info
 
+    def test_image_infos_of_a_case_equal_image_info_of_each_instance(
+        self, store: Store
+    ) -> None:
+        report = store.ingest([sample("CT_small.dcm"), sample("MR_small.dcm")])
+        accession = report.accessions[0]
+        sops = [i.uid for s in store.case(accession).series for i in s.instances]
+
+        infos = store.image_infos(accession)
+
+        assert sorted(infos) == sorted(sops)
+        assert infos[sops[0]]["value_range"] is not None  # completed on the way
+        assert infos == {sop: store.image_info(accession, sop) for sop in sops}
+        with pytest.raises(NotFoundError):
+            store.image_infos("NO-SUCH-CASE")
+
     def test_image_info_keeps_the_per_frame_facts_of_enhanced_files(
         self, store: Store, tmp_path: Path
     ) -> None:
