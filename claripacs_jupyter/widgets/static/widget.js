@@ -170,6 +170,22 @@ function widgetSameJson(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** The traits of each key of the viewer state (`pan` moves the position). */
+const WIDGET_TRAITS_OF_KEY = Object.freeze({
+  series: ["series_uid"],
+  stack: ["stack"],
+  image: ["image_index"],
+  window: ["window_center", "window_width"],
+  zoom: ["zoom"],
+  pan: ["xpos", "ypos"],
+  position: ["xpos", "ypos"],
+  tool: ["tool"],
+  mode: ["mode"],
+  annotations: ["annotations"],
+  keyImages: ["key_images"],
+  linked: ["linked"],
+});
+
 /** The traits that a viewer state names, as {trait: value}. */
 function widgetTraitsOf(s) {
   const traits = {};
@@ -203,6 +219,10 @@ function renderWidget({ model, el }) {
     mode: model.get("mode"),
     height: model.get("height") || undefined,
   });
+  // the viewer of a notebook cell, for scripts of the page (and tests) that
+  // find it by its element, as the case page's find_viewer does
+  Object.defineProperty(viewer.element, "claripacsViewer", { value: viewer });
+
   // the rest of the view, for the keys the viewer knows (it ignores others)
   const place = {};
   if (model.get("zoom") !== 1) place.zoom = model.get("zoom");
@@ -217,7 +237,8 @@ function renderWidget({ model, el }) {
   // viewer -> traits: the first change at once, then at most one set a
   // WIDGET_PUSH_MS while dragging or scrolling fast, the last one always
   let timer = null;
-  let pending = null;
+  let pending = null; // the latest state
+  let moved = new Set(); // the traits the viewer moved since the last push
   function cooled() {
     timer = null;
     if (pending) {
@@ -228,20 +249,36 @@ function renderWidget({ model, el }) {
   function push() {
     if (!pending) return;
     const traits = widgetTraitsOf(pending);
+    const names = moved;
     pending = null;
-    // One set() for all traits: set one at a time, the window's centre would
-    // come back to the viewer with the old width and drop a LUT window.
+    moved = new Set();
+    // Only the traits the viewer moved: another one may be on its way from
+    // the kernel, and its old value sent back would undo it. One set() for
+    // all: set one at a time, the window's centre would come back to the
+    // viewer with the old width and drop a LUT window.
     const changes = {};
-    for (const [name, value] of Object.entries(traits)) {
-      if (!widgetSameJson(model.get(name), value)) changes[name] = value;
+    for (const name of names) {
+      if (!(name in traits)) continue;
+      const value = traits[name];
+      const held = model.get(name);
+      // a position set from the kernel comes back from the viewer's pan with
+      // rounding errors: that is no move
+      const near =
+        (name === "xpos" || name === "ypos") &&
+        typeof held === "number" &&
+        Math.abs(held - value) < WIDGET_POSITION_EPSILON;
+      if (!near && !widgetSameJson(held, value)) changes[name] = value;
     }
     if (Object.keys(changes).length) {
       model.set(changes);
       model.save_changes();
     }
   }
-  const unsubscribe = viewer.onChange((s) => {
+  const unsubscribe = viewer.onChange((s, changed) => {
     pending = s;
+    for (const key of changed) {
+      for (const name of WIDGET_TRAITS_OF_KEY[key] ?? []) moved.add(name);
+    }
     if (!timer) {
       push();
       timer = setTimeout(cooled, WIDGET_PUSH_MS);
