@@ -7,28 +7,26 @@ and drives the viewer with the mouse.
 
 from __future__ import annotations
 
-import os
-import re
-import secrets
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.servers import free_port, stop, wait_until_up
-from tests.widgets.ct_series import write_ct_series
+from tests.browser.jupyter_lab import (
+    SLICES,
+    STEP_TIMEOUT_MS,
+    Lab,
+    open_notebook,
+    poll_cell,
+    run_cell,
+    running_lab,
+)
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
-SLICES = 6
-STEP_TIMEOUT_MS = 180_000
 
 # A fingerprint of the viewer's canvas: how many pixels are not black, and a
 # hash of all of them, to tell one picture from another.
@@ -53,115 +51,15 @@ SETTLED = ", ".join(
 )
 
 
-@dataclass
-class Lab:
-    """A running JupyterLab."""
-
-    base: str
-    token: str
-    root: Path
-    accession: str
-    accessions: list[str]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on a store with a six-slice CT case and the demo set.
-
-    The server and its kernels are killed at teardown.
-    """
-    from claripacs_jupyter import open_store
-    from claripacs_jupyter.store.demo import import_demo
-
+    """JupyterLab with the CT case, the demo set and the quickstart notebook."""
     base_dir = tmp_path_factory.mktemp("lab")
-    data, root, home = base_dir / "store", base_dir / "root", base_dir / "home"
-    root.mkdir()
-    home.mkdir()
-    store = open_store(data)
-    report = store.ingest(write_ct_series(base_dir / "incoming", count=SLICES))
-    assert report.stored == SLICES
-    accession = report.accessions[0]
-    demo = import_demo(store)
-    assert demo.skipped == 0
-    shutil.copy(QUICKSTART, root / QUICKSTART.name)
-
-    port, token = free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "CLARIPACS_DATA": str(data),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "IPYTHONDIR": str(home / "ipython"),
-        # The quickstart exports into a temporary folder; keep it in the test's.
-        "TMPDIR": str(home),
-    }
-    log = base_dir / "lab.log"
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        f"--port={port}",
-        "--ip=127.0.0.1",
-        f"--IdentityProvider.token={token}",
-        "--allow-root",  # CI runs as root
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",  # no extension index look-ups
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its kernels share its process group
-        )
-    try:
-        base = f"http://127.0.0.1:{port}/"
-        wait_until_up(f"{base}api/status?token={token}", process, log)
-        accessions = [case.accession for case in store.cases()]
-        yield Lab(base, token, root, accession, accessions)
-    finally:
-        stop(process)
+    with running_lab(base_dir, demo=True, notebooks=[QUICKSTART]) as started:
+        yield started
 
 
 ACTIVE_CELL = "window.jupyterapp.shell.currentWidget.content.activeCellIndex"
-
-
-def _run_cell(page: Page, source: str) -> str:
-    """Add a code cell at the end of the notebook, run it, return its stdout."""
-    count = page.evaluate(
-        """(source) => {
-          const panel = window.jupyterapp.shell.currentWidget;
-          const notebook = panel.content;
-          notebook.activeCellIndex = notebook.widgets.length - 1;
-          window.jupyterapp.commands.execute("notebook:insert-cell-below");
-          notebook.activeCell.model.sharedModel.setSource(source);
-          window.jupyterapp.commands.execute("notebook:run-cell");
-          return notebook.widgets.length;
-        }""",
-        source,
-    )
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(count - 1)
-    cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(
-        timeout=STEP_TIMEOUT_MS
-    )
-    return "".join(cell.locator(".jp-OutputArea-output").all_inner_texts())
-
-
-def _poll_cell(page: Page, source: str, expected: str = "2 True") -> str:
-    """Run `source` in new cells until it prints `expected` (or tries run out)."""
-    printed = ""
-    for _ in range(20):
-        printed = _run_cell(page, source).strip()
-        if printed == expected:
-            break
-    return printed
 
 
 def _signature(page: Page) -> dict:
@@ -218,14 +116,7 @@ def _scroll_and_window(page: Page) -> None:
 def test_quickstart_viewer_in_jupyterlab_scrolls_and_windows(
     lab: Lab, page: Page
 ) -> None:
-    page.goto(f"{lab.base}lab/tree/{QUICKSTART.name}?token={lab.token}")
-    page.wait_for_function(
-        "window.jupyterapp && window.jupyterapp.shell.currentWidget"
-        " && window.jupyterapp.shell.currentWidget.sessionContext"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
-        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
-        timeout=STEP_TIMEOUT_MS,
-    )
+    open_notebook(page, lab, QUICKSTART.name)
 
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     _scroll_and_window(page)
@@ -249,11 +140,11 @@ def test_quickstart_viewer_in_jupyterlab_scrolls_and_windows(
     assert page.evaluate(ACTIVE_CELL) == active_before
 
     # the traits follow the viewer, and setting them moves it
-    # (ipywidgets holds an update back while the kernel is busy with the one
-    # before, so the kernel may see it a moment after the key press)
-    printed = _poll_cell(page, "print(viewer.image_index, viewer.window_width > 0)")
+    printed = poll_cell(
+        page, "print(viewer.image_index, viewer.window_width > 0)", "2 True"
+    )
     assert printed == "2 True"
-    _run_cell(page, "viewer.image_index = 4; viewer.window_center = -600")
+    run_cell(page, "viewer.image_index = 4; viewer.window_center = -600")
     page.wait_for_function(
         "document.querySelector('.cpv-overlay-image').textContent"
         f" === 'Image 5 / {SLICES}'"

@@ -286,7 +286,7 @@ class TestSavedState:
         esm = viewer._esm
 
         assert "export function createViewer" in esm
-        assert "export default { render }" in esm
+        assert "export default { render: renderWidget }" in esm
         assert re.search(r"^\s*import[\s{*]", esm, re.MULTILINE) is None
         assert "import(" not in esm
         assert "claripacs-viewer" in viewer._css
