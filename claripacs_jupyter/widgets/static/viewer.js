@@ -20,6 +20,8 @@
 
 import { linkGroup, positionAlongNormal, sliceNormal } from "./linking.js";
 
+import { annotationDistance, checkAnnotations, drawAnnotations, measureAnnotation, modalityUnit } from "./annotations.js";
+
 /** Window presets for CT, in Hounsfield units. */
 export const CT_PRESETS = Object.freeze([
   { name: "Soft tissue", center: 40, width: 400, key: "1" },
@@ -37,7 +39,21 @@ const TOOLS = Object.freeze([
   { id: "window", label: "W/L", key: "w" },
   { id: "zoom", label: "Zoom", key: "z" },
   { id: "pan", label: "Pan", key: "p" },
+  { id: "arrow", label: "Arrow", key: "a" },
+  { id: "text", label: "Text", key: "t" },
+  { id: "length", label: "Length", key: "m" },
+  { id: "ellipse", label: "Ellipse", key: "e" },
+  { id: "angle", label: "Angle", key: "g" },
 ]);
+
+/** The left-mouse tools that draw an annotation of their own type. */
+const ANNOTATION_TOOLS = new Set(["arrow", "text", "length", "ellipse", "angle"]);
+const KEY_IMAGE_KEY = "k";
+const HIT_DISTANCE = { mouse: 6, touch: 16 }; // CSS px from a shape that selects it
+const CLICK_DISTANCE = { mouse: 3, touch: 10 }; // CSS px a click may move
+const WHEEL_ZOOM_RATE = 0.002; // zoom factor e^(-rate * wheel delta in CSS px)
+const MIN_ZOOM = 0.05;
+const MAX_ZOOM = 64;
 
 const LUT_DTYPES = {
   uint8: { offset: 0, size: 256, array: Uint8Array },
@@ -339,6 +355,12 @@ function el(tag, props = {}, children = []) {
  * @returns {object} the viewer: getState, setState, selectSeries, onChange, ready,
  *   destroy
  *
+ * The state also holds `annotations` (a list of {type, image, points, text?}:
+ * see annotations.js; setState replaces the whole list) and `keyImages` (the
+ * sorted 0-based indices of the images marked as key images). The tools
+ * "arrow", "text", "length", "ellipse" and "angle" draw annotations with the
+ * left mouse button or one finger; two fingers pinch to zoom and move to pan.
+ *
  * The state (getState, setState, onChange) holds `series`, `image` (from 0),
  * `window` ({center, width, function, lut}: `function` LINEAR, LINEAR_EXACT,
  * SIGMOID or null for the file's VOI LUT Function; `lut` null, or the position
@@ -360,6 +382,8 @@ export function createViewer(element, source, options = {}) {
     window: options.window ? windowOf(options.window, null) : null,
     zoom: 1,
     pan: { x: 0, y: 0 },
+    annotations: [],
+    keyImages: [],
     tool: TOOLS.some((t) => t.id === options.tool) ? options.tool : "scroll",
     mode: options.mode === "simple" ? "simple" : "normal",
     stack: Math.max(0, Math.trunc(Number(options.stack) || 0)),
@@ -417,6 +441,24 @@ export function createViewer(element, source, options = {}) {
   );
   const toolGroup = el("div", { class: "cpv-group", role: "group" }, toolButtons);
   toolGroup.setAttribute("aria-label", "Left mouse tool");
+  const keyButton = el("button", {
+    type: "button",
+    class: "cpv-key",
+    text: "Key image",
+    title: `Mark the image shown as a key image (${KEY_IMAGE_KEY.toUpperCase()})`,
+    "aria-pressed": "false",
+  });
+  const clearButton = el("button", {
+    type: "button",
+    class: "cpv-clear",
+    text: "Clear",
+    title: "Remove the annotations of the image shown (Delete removes the selected one)",
+  });
+  const annotGroup = el("div", { class: "cpv-group", role: "group" }, [
+    keyButton,
+    clearButton,
+  ]);
+  annotGroup.setAttribute("aria-label", "Annotations");
   const presetGroup = el("div", { class: "cpv-group", role: "group" });
   presetGroup.setAttribute("aria-label", "Window presets");
   const resetButton = el("button", {
@@ -468,6 +510,7 @@ export function createViewer(element, source, options = {}) {
   const toolbar = el("div", { class: "cpv-toolbar", role: "toolbar" }, [
     seriesPicker,
     toolGroup,
+    annotGroup,
     presetGroup,
     cineGroup,
     resetButton,
@@ -478,12 +521,28 @@ export function createViewer(element, source, options = {}) {
   canvas.setAttribute("aria-label", "Loading image");
   const overlayImage = el("div", { class: "cpv-overlay cpv-overlay-image" });
   const overlayWindow = el("div", { class: "cpv-overlay cpv-overlay-window" });
+  const overlayZoom = el("div", {
+    class: "cpv-overlay cpv-overlay-zoom",
+    title: "100% shows one image pixel per screen pixel",
+  });
+  const overlayKey = el("div", { class: "cpv-overlay cpv-overlay-key", text: "Key image" });
+  overlayKey.hidden = true;
+  const textInput = el("input", {
+    type: "text",
+    class: "cpv-text-input",
+    placeholder: "Text, then Enter",
+    "aria-label": "Annotation text",
+  });
+  textInput.hidden = true;
   const status = el("div", { class: "cpv-status", role: "status" });
   // right-drag is window/level: JupyterLab must not open its context menu here
   const stage = el("div", { class: "cpv-stage", "data-jp-suppress-context-menu": "" }, [
     canvas,
     overlayImage,
     overlayWindow,
+    overlayZoom,
+    overlayKey,
+    textInput,
     status,
   ]);
   const slider = el("input", {
@@ -535,6 +594,11 @@ export function createViewer(element, source, options = {}) {
       zoom: state.zoom,
       pan: { ...state.pan },
       position: positionOf(),
+      annotations: state.annotations.map((a) => ({
+        ...a,
+        points: a.points.map((p) => [p[0], p[1]]),
+      })),
+      keyImages: [...state.keyImages],
       tool: state.tool,
       mode: state.mode,
       stack: state.stack,
@@ -618,6 +682,34 @@ export function createViewer(element, source, options = {}) {
         state.pan = p;
         changed.push("pan");
       }
+    }
+    if (partial.annotations !== undefined) {
+      const { annotations, rejected } = checkAnnotations(partial.annotations ?? []);
+      if (rejected.length) {
+        console.warn(`claripacs viewer: annotations left out: ${rejected.join("; ")}`);
+      }
+      if (JSON.stringify(annotations) !== JSON.stringify(state.annotations)) {
+        state.annotations = annotations;
+        selected = -1;
+        changed.push("annotations");
+      }
+    }
+    if (partial.keyImages !== undefined) {
+      const list = partial.keyImages ?? [];
+      const valid = Array.isArray(list) ? list.filter((i) => Number.isInteger(i) && i >= 0) : [];
+      if (!Array.isArray(list) || valid.length !== list.length) {
+        console.warn("claripacs viewer: keyImages must be image indices from 0");
+      }
+      const keys = [...new Set(valid)].sort((a, b) => a - b);
+      if (keys.join() !== state.keyImages.join()) {
+        state.keyImages = keys;
+        changed.push("keyImages");
+      }
+    }
+    if (changed.includes("image") || changed.includes("annotations")) {
+      // a half-drawn annotation or a selection belongs to the image it was on
+      dropSketch();
+      if (changed.includes("image")) selected = -1;
     }
     if (partial.tool !== undefined && partial.tool !== state.tool) {
       if (TOOLS.some((t) => t.id === partial.tool)) {
@@ -1018,6 +1110,10 @@ export function createViewer(element, source, options = {}) {
     linkButton.setAttribute("aria-pressed", String(state.linked));
     overlayImage.textContent = n ? `Image ${state.image + 1} / ${n}` : "";
     overlayWindow.textContent = windowLabel();
+    const isKey = state.keyImages.includes(state.image);
+    overlayKey.hidden = !isKey;
+    keyButton.setAttribute("aria-pressed", String(isKey));
+    root.dataset.annotations = String(state.annotations.length);
     const w = state.window;
     root.dataset.window = w ? `${w.center}/${w.width}` : "";
   }
@@ -1179,7 +1275,10 @@ export function createViewer(element, source, options = {}) {
     ctx.imageSmoothingQuality = "high";
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.drawImage(offscreen, x, y, g.drawW, g.drawH);
+    drawAnnotationLayer((p) => [x + p[0] * g.sx, y + p[1] * g.sy]);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
+    const percent = state.zoom * g.fitCss * 100;
+    overlayZoom.textContent = `Zoom ${percent < 10 ? percent.toFixed(1) : Math.round(percent)}%`;
     drawn = { index: state.image, gen: generation };
     showStatus("");
     buildPresets();
@@ -1299,11 +1398,19 @@ export function createViewer(element, source, options = {}) {
 
   let wheelAccumulator = 0;
   function onWheel(event) {
-    if (event.ctrlKey) return; // leave browser zoom alone
     event.preventDefault();
     let dy = event.deltaY;
     if (event.deltaMode === 1) dy *= 33; // lines
     else if (event.deltaMode === 2) dy *= stageSize().height; // pages
+    if (event.ctrlKey || event.metaKey) {
+      // Ctrl or Cmd + wheel, and a trackpad pinch (sent as Ctrl + wheel), zoom
+      // the image about the pointer instead of the page
+      const view = viewStart();
+      if (!view) return;
+      const p = stagePoint(event);
+      setState(zoomAbout(view, p, p, state.zoom * Math.exp(-dy * WHEEL_ZOOM_RATE)));
+      return;
+    }
     if (Math.sign(dy) !== Math.sign(wheelAccumulator)) wheelAccumulator = 0;
     wheelAccumulator += dy;
     const steps = Math.trunc(wheelAccumulator / WHEEL_STEP);
@@ -1315,8 +1422,15 @@ export function createViewer(element, source, options = {}) {
 
   let drag = null;
   function onPointerDown(event) {
+    if (event.pointerType === "touch" && touchDown(event)) return;
     if (event.button !== 0 && event.button !== 2) return;
     root.focus({ preventScroll: true });
+    if (event.button === 0 && ANNOTATION_TOOLS.has(state.tool)) {
+      annotationDown(event);
+      stage.setPointerCapture(event.pointerId);
+      event.preventDefault();
+      return;
+    }
     const tool = event.button === 2 ? "window" : state.tool;
     drag = {
       id: event.pointerId,
@@ -1332,7 +1446,16 @@ export function createViewer(element, source, options = {}) {
   }
 
   function onPointerMove(event) {
+    if (event.pointerType === "touch" && touchMove(event)) return;
+    if (!drag && sketch) {
+      sketch.preview = imagePoint(event) || sketch.preview; // the angle's next ray
+      scheduleDraw();
+    }
     if (!drag || event.pointerId !== drag.id) return;
+    if (drag.tool === "annotate" || drag.tool === "move") {
+      annotationMove(event);
+      return;
+    }
     const dx = event.clientX - drag.x;
     const dy = event.clientY - drag.y;
     const s = drag.start;
@@ -1364,7 +1487,340 @@ export function createViewer(element, source, options = {}) {
   }
 
   function onPointerUp(event) {
-    if (drag && event.pointerId === drag.id) drag = null;
+    if (event.pointerType === "touch") touchUp(event);
+    if (drag && event.pointerId === drag.id) {
+      if (event.type === "pointerup" && (drag.tool === "annotate" || drag.tool === "move")) {
+        annotationUp(event);
+      } else if (drag.tool === "annotate") dropSketch();
+      drag = null;
+    }
+  }
+
+  // ---- zoom about a point (ctrl + wheel, pinch) ---------------------------------
+  /** Where the image is drawn now: the start of a zoom about a point. */
+  function viewStart() {
+    const info = currentInfo();
+    if (!info) return null;
+    const g = geometry(info);
+    return {
+      zoom: state.zoom,
+      x0: (g.width - g.drawW) / 2 + state.pan.x * g.drawW,
+      y0: (g.height - g.drawH) / 2 + state.pan.y * g.drawH,
+      drawW: g.drawW,
+      drawH: g.drawH,
+      width: g.width,
+      height: g.height,
+    };
+  }
+
+  /**
+   * The zoom and pan that show the image at `zoom` with the image point that
+   * was at stage point `anchor` (in `view`) now at stage point `target`.
+   */
+  function zoomAbout(view, anchor, target, zoom) {
+    const z = Math.min(Math.max(zoom, MIN_ZOOM), MAX_ZOOM);
+    const u = (anchor[0] - view.x0) / view.drawW;
+    const v = (anchor[1] - view.y0) / view.drawH;
+    const drawW = (view.drawW * z) / view.zoom;
+    const drawH = (view.drawH * z) / view.zoom;
+    return {
+      zoom: z,
+      pan: {
+        x: (target[0] - view.width / 2) / drawW + 0.5 - u,
+        y: (target[1] - view.height / 2) / drawH + 0.5 - v,
+      },
+    };
+  }
+
+  /** The point of a pointer event on the stage, in CSS pixels. */
+  function stagePoint(event) {
+    const rect = stage.getBoundingClientRect();
+    return [event.clientX - rect.left, event.clientY - rect.top];
+  }
+
+  // ---- touch -------------------------------------------------------------------
+  // One finger is the left mouse button; two pinch to zoom about their midpoint
+  // and move together to pan. A third finger is ignored, and after a pinch the
+  // finger left on the glass does nothing until all are lifted.
+  const touches = new Map(); // pointerId -> stage point of each finger down
+  let pinch = null;
+
+  /** A finger comes down; returns true when it is not a one-finger drag. */
+  function touchDown(event) {
+    touches.set(event.pointerId, stagePoint(event));
+    if (touches.size === 1) return false;
+    event.preventDefault();
+    if (touches.size === 2 && !pinch) {
+      // the first finger's drag gives way to the pinch
+      if (drag && drag.tool === "annotate") dropSketch();
+      drag = null;
+      const view = viewStart();
+      if (view) {
+        const [a, b] = [...touches.values()];
+        pinch = {
+          ids: [...touches.keys()],
+          view,
+          mid: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2],
+          distance: Math.max(1, Math.hypot(b[0] - a[0], b[1] - a[1])),
+        };
+        stage.setPointerCapture(event.pointerId);
+      }
+    }
+    return true;
+  }
+
+  /** A finger moves; returns true when the pinch took it. */
+  function touchMove(event) {
+    if (!touches.has(event.pointerId)) return false;
+    touches.set(event.pointerId, stagePoint(event));
+    if (!pinch) return touches.size > 1;
+    if (!pinch.ids.includes(event.pointerId)) return true;
+    const [a, b] = pinch.ids.map((id) => touches.get(id));
+    const mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+    const distance = Math.max(1, Math.hypot(b[0] - a[0], b[1] - a[1]));
+    setState(zoomAbout(pinch.view, pinch.mid, mid, (pinch.view.zoom * distance) / pinch.distance));
+    return true;
+  }
+
+  function touchUp(event) {
+    touches.delete(event.pointerId);
+    if (pinch && pinch.ids.includes(event.pointerId)) pinch = null;
+  }
+
+  // ---- annotations -------------------------------------------------------------
+  let selected = -1; // index in state.annotations of the selected annotation
+  let sketch = null; // the annotation being drawn: {type, image, points, preview}
+  let textEntry = null; // {image, point} of a text annotation being typed
+
+  /** The image point (image pixel coordinates) under a pointer event. */
+  function imagePoint(event) {
+    const view = viewStart();
+    if (!view) return null;
+    const [x, y] = stagePoint(event);
+    const info = currentInfo();
+    return [
+      ((x - view.x0) / view.drawW) * info.columns,
+      ((y - view.y0) / view.drawH) * info.rows,
+    ];
+  }
+
+  /** Map an image point to its stage point, for the image on screen. */
+  function screenMapper() {
+    const view = viewStart();
+    if (!view) return null;
+    const info = currentInfo();
+    const sx = view.drawW / info.columns;
+    const sy = view.drawH / info.rows;
+    return (p) => [view.x0 + p[0] * sx, view.y0 + p[1] * sy];
+  }
+
+  function pointerKind(event) {
+    return event.pointerType === "touch" ? "touch" : "mouse";
+  }
+
+  /** The annotation of the image shown nearest a pointer event, or -1. */
+  function annotationAt(event) {
+    const toScreen = screenMapper();
+    if (!toScreen) return -1;
+    const p = stagePoint(event);
+    let best = -1;
+    let bestDistance = HIT_DISTANCE[pointerKind(event)];
+    state.annotations.forEach((a, k) => {
+      if (a.image !== state.image) return;
+      const d = annotationDistance(a, p, toScreen);
+      if (d <= bestDistance) {
+        best = k;
+        bestDistance = d;
+      }
+    });
+    return best;
+  }
+
+  function annotationDown(event) {
+    const point = imagePoint(event);
+    if (!point) return;
+    const base = { id: event.pointerId, x: event.clientX, y: event.clientY, point };
+    if (sketch) {
+      // the next point of an angle
+      sketch.points.push(point);
+      sketch.preview = point;
+      drag = { ...base, tool: "annotate" };
+      if (sketch.points.length === 3) finishSketch();
+      scheduleDraw();
+      return;
+    }
+    const hit = annotationAt(event);
+    if (hit >= 0) {
+      // pressing on an annotation selects it, and dragging moves it
+      selected = hit;
+      drag = { ...base, tool: "move", original: state.annotations[hit], moved: false };
+      scheduleDraw();
+      return;
+    }
+    selected = -1;
+    if (state.tool !== "text") {
+      sketch = { type: state.tool, image: state.image, points: [point], preview: point };
+    }
+    drag = { ...base, tool: "annotate" };
+    scheduleDraw();
+  }
+
+  function annotationMove(event) {
+    const point = imagePoint(event);
+    if (!point) return;
+    if (drag.tool === "move") {
+      const dx = point[0] - drag.point[0];
+      const dy = point[1] - drag.point[1];
+      const a = drag.original;
+      state.annotations = state.annotations.slice();
+      state.annotations[selected] = { ...a, points: a.points.map((p) => [p[0] + dx, p[1] + dy]) };
+      drag.moved = true;
+    } else if (sketch) sketch.preview = point;
+    scheduleDraw();
+  }
+
+  function annotationUp(event) {
+    const moved =
+      Math.hypot(event.clientX - drag.x, event.clientY - drag.y) > CLICK_DISTANCE[pointerKind(event)];
+    const point = imagePoint(event);
+    if (drag.tool === "move") {
+      if (drag.moved) emit(["annotations"]);
+      return;
+    }
+    if (state.tool === "text" && !sketch) {
+      if (!moved && point) openTextEntry(drag.point);
+      return;
+    }
+    if (!sketch || !point) return;
+    if (sketch.type === "angle") {
+      // a drag adds its end too: three clicks, or a drag and a click
+      if (moved) sketch.points.push(point);
+      if (sketch.points.length === 3) finishSketch();
+      scheduleDraw();
+      return;
+    }
+    if (moved) {
+      sketch.points.push(point);
+      finishSketch();
+    } else dropSketch(); // a click draws nothing
+  }
+
+  function finishSketch() {
+    const { type, image, points } = sketch;
+    sketch = null;
+    addAnnotation({ type, image, points: points.slice(0, type === "angle" ? 3 : 2) });
+  }
+
+  function addAnnotation(annotation) {
+    state.annotations = [...state.annotations, annotation];
+    selected = -1; // drawn in the annotation colour; a click selects it
+    refreshControls();
+    scheduleDraw();
+    emit(["annotations"]);
+  }
+
+  function dropSketch() {
+    if (sketch) scheduleDraw();
+    sketch = null;
+    closeTextEntry();
+  }
+
+  function openTextEntry(point) {
+    const toScreen = screenMapper();
+    if (!toScreen) return;
+    const [x, y] = toScreen(point);
+    textEntry = { image: state.image, point };
+    textInput.value = "";
+    textInput.style.left = `${x}px`;
+    textInput.style.top = `${y}px`;
+    textInput.hidden = false;
+    textInput.focus({ preventScroll: true });
+  }
+
+  function closeTextEntry() {
+    textEntry = null;
+    if (!textInput.hidden) {
+      textInput.hidden = true;
+      if (document.activeElement === textInput) root.focus({ preventScroll: true });
+    }
+  }
+
+  function commitTextEntry() {
+    const entry = textEntry;
+    const text = textInput.value.trim();
+    closeTextEntry();
+    if (entry && text && entry.image === state.image) {
+      addAnnotation({ type: "text", image: entry.image, points: [entry.point], text });
+    }
+  }
+
+  function deleteSelected() {
+    if (selected < 0 || selected >= state.annotations.length) return false;
+    state.annotations = state.annotations.filter((_, k) => k !== selected);
+    selected = -1;
+    refreshControls();
+    scheduleDraw();
+    emit(["annotations"]);
+    return true;
+  }
+
+  function clearImageAnnotations() {
+    dropSketch();
+    const kept = state.annotations.filter((a) => a.image !== state.image);
+    if (kept.length !== state.annotations.length) setState({ annotations: kept });
+  }
+
+  function toggleKeyImage() {
+    if (!images.length) return;
+    const keys = state.keyImages.includes(state.image)
+      ? state.keyImages.filter((i) => i !== state.image)
+      : [...state.keyImages, state.image];
+    setState({ keyImages: keys });
+  }
+
+  // Measurements of each annotation, kept while it and its frame stay the same.
+  const measured = new WeakMap();
+
+  /** The measurement of an annotation of the image on screen (measureAnnotation). */
+  function measurementOf(annotation) {
+    const img = images[annotation.image];
+    const frame = frames.get(annotation.image);
+    const info = (frame && frame.info) || (img && img.info);
+    if (!info) return null;
+    const cached = measured.get(annotation);
+    if (cached && cached.frame === frame) return cached.result;
+    let grey = null;
+    if (frame && info.kind !== "rgb") {
+      const { slope, intercept } = rescaleOf(info, img.frame);
+      grey = { rows: info.rows, columns: info.columns, pixels: frame.pixels, slope, intercept };
+      grey.padding = paddingOf(info);
+    }
+    const context = {
+      spacing: info.pixel_spacing || null,
+      unit: modalityUnit(series && series.modality),
+      frame: grey,
+    };
+    const result = measureAnnotation(annotation, context);
+    measured.set(annotation, { frame, result });
+    return result;
+  }
+
+  /** Draw the annotations of the image on screen, and the one being drawn. */
+  function drawAnnotationLayer(toScreen) {
+    const items = [];
+    state.annotations.forEach((annotation, k) => {
+      if (annotation.image !== state.image) return;
+      const m = measurementOf(annotation);
+      items.push({ annotation, lines: m ? m.lines : [], selected: k === selected });
+    });
+    if (sketch && sketch.image === state.image) {
+      const count = sketch.type === "angle" ? 3 : 2;
+      const points = [...sketch.points, sketch.preview].slice(0, count);
+      const annotation = { type: sketch.type, image: sketch.image, points };
+      const m = points.length === count ? measurementOf(annotation) : null;
+      items.push({ annotation, lines: m ? m.lines : [], selected: true });
+    }
+    if (items.length) drawAnnotations(ctx, items, toScreen);
   }
 
   function toggleActualSize() {
@@ -1425,6 +1881,20 @@ export function createViewer(element, source, options = {}) {
       case "L":
         setState({ linked: !state.linked });
         break;
+      case KEY_IMAGE_KEY:
+      case KEY_IMAGE_KEY.toUpperCase():
+        toggleKeyImage();
+        break;
+      case "Delete":
+      case "Backspace":
+        handled = deleteSelected();
+        break;
+      case "Escape":
+        handled = !!sketch || selected >= 0;
+        dropSketch();
+        selected = -1;
+        scheduleDraw();
+        break;
       default: {
         const key = event.key.toLowerCase();
         const preset = presets().find((p) => p.key === key);
@@ -1459,6 +1929,18 @@ export function createViewer(element, source, options = {}) {
     fpsInput.value = String(cine.fps);
   });
   resetButton.addEventListener("click", reset);
+  keyButton.addEventListener("click", toggleKeyImage);
+  clearButton.addEventListener("click", clearImageAnnotations);
+  // the text box is part of the stage: keep its clicks and keys from the tools
+  textInput.addEventListener("pointerdown", (event) => event.stopPropagation());
+  textInput.addEventListener("keydown", (event) => {
+    event.stopPropagation();
+    if (event.key === "Enter") commitTextEntry();
+    else if (event.key === "Escape") closeTextEntry();
+  });
+  textInput.addEventListener("blur", () => {
+    if (textEntry) commitTextEntry();
+  });
   for (const b of toolButtons) {
     b.addEventListener("click", () => setState({ tool: b.dataset.tool }));
   }
@@ -1523,6 +2005,24 @@ export function createViewer(element, source, options = {}) {
       const x0 = (g.width - g.drawW) / 2 + state.pan.x * g.drawW;
       const y0 = (g.height - g.drawH) / 2 + state.pan.y * g.drawH;
       return { x: x0 + (column + 0.5) * g.sx, y: y0 + (row + 0.5) * g.sy };
+    },
+    /**
+     * The annotations of the image on screen with their measurements: each is
+     * {index (in state.annotations), annotation, lines (the label), value,
+     * unit, mean, sd, count, area, areaUnit (those the type has)}.
+     */
+    measurements() {
+      const out = [];
+      state.annotations.forEach((annotation, index) => {
+        if (annotation.image !== state.image) return;
+        const m = measurementOf(annotation) || { lines: [] };
+        out.push({ index, annotation: { ...annotation }, ...m, lines: [...m.lines] });
+      });
+      return out;
+    },
+    /** Index in state.annotations of the selected annotation, or -1. */
+    get selectedAnnotation() {
+      return selected;
     },
     /**
      * The picture of the image on screen at its own size (rows x columns), with

@@ -350,3 +350,35 @@ window.stacksHarness = {
     return window.sources[k].requests;
   },
 };
+
+// ---- annotations harness ----
+
+/**
+ * Mount a viewer on frames given pixel by pixel: `values[k]` holds the stored
+ * values of image k, row by row (rows x columns of `spec`).
+ */
+window.harness.mountValues = async (spec, values, options = {}) => {
+  const source = syntheticSource({ ...spec, frames: values.map(() => [0, 0, 0, 0]) });
+  source.frame = async (index) => {
+    source.requests.push(index);
+    const info = imageInfo(spec);
+    return { info, pixels: new ARRAYS[info.dtype](values[index]).buffer };
+  };
+  if (window.viewer) window.viewer.destroy();
+  window.source = source;
+  window.viewer = createViewer(host, source, options);
+  window.changes = [];
+  window.viewer.onChange((s, changed) => window.changes.push({ state: s, changed }));
+  await window.viewer.ready;
+  return window.viewer.getState();
+};
+
+/** The point of image point [x, y] (image pixel coordinates) in the page. */
+window.harness.pagePoint = (x, y) => {
+  const p = window.viewer.toCanvas(y - 0.5, x - 0.5);
+  const box = window.harness.canvas().getBoundingClientRect();
+  return { x: box.left + p.x, y: box.top + p.y };
+};
+
+/** RGBA on the canvas at image point [x, y]. */
+window.harness.colourAt = (x, y) => window.harness.pixelAt(y - 0.5, x - 0.5);
