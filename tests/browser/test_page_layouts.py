@@ -306,9 +306,7 @@ def test_link_1_on_a_split_starts_every_pane_linked(server: Server, page: Page) 
     split = parse_split_url(page.evaluate("get_url()"))
     held = page.evaluate("claripacs_viewers.map((v) => v.getState().linked)")
     assert [v.get("link") for v in _views(split)] == [True, True]
-    # a viewer without linking (before linking.js lands) holds no `linked`;
-    # the page then carries link=1 on, as checked above
-    assert held in ([True, True], [None, None])
+    assert held == [True, True]
 
 
 def test_mode_simple_on_a_split_hides_the_menus_of_every_pane(
@@ -418,8 +416,7 @@ def test_annotations_set_on_the_viewer_come_back_from_get_url(
         " return v.getState(); }",
         state,
     )
-    if "annotations" not in held:
-        pytest.skip("this viewer holds no annotations yet (annotations helper)")
+    assert held["keyImages"] == [0, 3]
 
     accession, view = parse_case_url(page.evaluate("get_url()"))
 

@@ -17,13 +17,6 @@ const STYLESHEET = "claripacs-viewer-css";
 /** How deep split pages may nest (a page of 2 ** 6 panes at most). */
 const MAX_SPLIT_DEPTH = 6;
 
-/**
- * State keys of the contract that a viewer may not hold yet (stacks,
- * annotations, key images, linking): the page keeps the values a URL gave for
- * those the viewer leaves out of getState, so that get_url() hands them on.
- */
-const CARRIED_KEYS = ["stack", "annotations", "keyImages", "linked"];
-
 function ensureStylesheet() {
   if (document.getElementById(STYLESHEET)) return;
   const link = document.createElement("link");
@@ -48,28 +41,6 @@ function forgetToken(params) {
   window.history.replaceState(window.history.state, "", url.href);
 }
 
-/** Put `viewer` in the document's default link group. */
-async function joinLinkGroup(viewer) {
-  viewer.setState({ linked: true });
-  if (viewer.getState().linked === true) return; // the viewer joined by itself
-  try {
-    const { linkGroup } = await import("./linking.js");
-    linkGroup().add(viewer);
-  } catch {
-    // TODO: linking.js (linked scrolling) is not in this build; the viewer
-    // shows alone, and get_url() still hands link=1 on
-  }
-}
-
-/** setState with `view`, keeping what the viewer does not hold of CARRIED_KEYS. */
-function applyView(viewer, carried, view) {
-  viewer.setState(view);
-  const held = viewer.getState();
-  for (const key of CARRIED_KEYS) {
-    if (key in view && !(key in held)) carried[key] = view[key];
-  }
-}
-
 /**
  * Mount the viewer of one case in `element` at the view `params` name.
  *
@@ -85,8 +56,7 @@ function applyView(viewer, carried, view) {
  *   xpos, ypos, mode, annotations, key, link)
  * @param {string} [spec.mode] "simple" hides the menus whatever `params` say
  * @param {boolean} [spec.linked] start in the link group whatever `params` say
- * @returns {{viewer: object, carried: object}} the viewer (see createViewer)
- *   and the state the page keeps for it (see CARRIED_KEYS)
+ * @returns {object} the viewer (see createViewer)
  */
 export function mountView(element, { api, accession, params, mode, linked }) {
   const view = paramsToState(params);
@@ -94,25 +64,21 @@ export function mountView(element, { api, accession, params, mode, linked }) {
   if (linked) view.linked = true;
 
   const options = { height: "100%", mode: view.mode };
+  if (view.stack !== undefined) options.stack = view.stack;
   if (view.image !== undefined) options.image = view.image;
   if (view.window) options.window = view.window;
   const source = httpSource(api, accession, view.series ?? null);
   const viewer = createViewer(element, source, options);
 
-  // series, image, window and mode went in as options
+  // series, stack, image, window and mode went in as options
   const place = { ...view };
-  for (const key of ["series", "image", "window", "mode", "linked"]) delete place[key];
-  const carried = {};
-  applyView(viewer, carried, place);
-  if (view.linked) {
-    carried.linked = true;
-    joinLinkGroup(viewer);
-  }
-  return { viewer, carried };
+  for (const key of ["series", "stack", "image", "window", "mode"]) delete place[key];
+  viewer.setState(place);
+  return viewer;
 }
 
 /** The whole view a fresh page shows for `params`: unnamed keys at their defaults. */
-function freshView(params, mode) {
+function freshView(params, { mode, linked }) {
   const view = {
     stack: 0,
     image: 0,
@@ -121,9 +87,11 @@ function freshView(params, mode) {
     pan: { x: 0, y: 0 },
     annotations: [],
     keyImages: [],
+    linked: false,
     ...paramsToState(params),
   };
   if (mode === "simple") view.mode = "simple";
+  if (linked) view.linked = true;
   return view;
 }
 
@@ -147,7 +115,7 @@ function errorPane(element, message, url) {
 
 /** A pane showing one case. `inherited` is the enclosing split's {mode, linked}. */
 function casePane(element, api, target, inherited) {
-  const { viewer, carried } = mountView(element, {
+  const viewer = mountView(element, {
     api,
     accession: target.accession,
     params: target.params,
@@ -157,7 +125,7 @@ function casePane(element, api, target, inherited) {
     viewer.element.style.flex = "1 1 0";
     viewer.element.style.minHeight = "0";
   }
-  const state = () => ({ ...carried, ...viewer.getState() });
+  const state = () => viewer.getState();
   return {
     kind: "case",
     accession: target.accession,
@@ -172,19 +140,14 @@ function casePane(element, api, target, inherited) {
     },
     fits: (other) => other.kind === "case" && other.accession === target.accession,
     async move(other) {
-      const view = freshView(other.params, inherited.mode);
+      const view = freshView(other.params, inherited);
       await viewer.ready.catch(() => {});
       if (view.series && view.series !== viewer.getState().series) {
         await viewer.selectSeries(view.series);
       }
       const rest = { ...view };
       delete rest.series;
-      delete rest.linked;
-      applyView(viewer, carried, rest);
-      if (view.linked) {
-        carried.linked = true;
-        await joinLinkGroup(viewer);
-      }
+      viewer.setState(rest);
     },
     destroy: () => viewer.destroy(),
   };

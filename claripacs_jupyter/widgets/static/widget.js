@@ -237,7 +237,7 @@ function renderWidget({ model, el }) {
   // viewer -> traits: the first change at once, then at most one set a
   // WIDGET_PUSH_MS while dragging or scrolling fast, the last one always
   let timer = null;
-  let pending = null; // the latest state
+  let pending = false; // the viewer changed since the last push
   let moved = new Set(); // the traits the viewer moved since the last push
   function cooled() {
     timer = null;
@@ -248,9 +248,11 @@ function renderWidget({ model, el }) {
   }
   function push() {
     if (!pending) return;
-    const traits = widgetTraitsOf(pending);
+    // the state now, not the one of the change: a trait set from the kernel
+    // since then has moved the viewer, and a stale value sent back would undo it
+    const traits = widgetTraitsOf(viewer.getState());
     const names = moved;
-    pending = null;
+    pending = false;
     moved = new Set();
     // Only the traits the viewer moved: another one may be on its way from
     // the kernel, and its old value sent back would undo it. One set() for
@@ -274,8 +276,8 @@ function renderWidget({ model, el }) {
       model.save_changes();
     }
   }
-  const unsubscribe = viewer.onChange((s, changed) => {
-    pending = s;
+  const unsubscribe = viewer.onChange((_state, changed) => {
+    pending = true;
     for (const key of changed) {
       for (const name of WIDGET_TRAITS_OF_KEY[key] ?? []) moved.add(name);
     }
