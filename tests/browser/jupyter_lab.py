@@ -126,8 +126,12 @@ def new_notebook(lab: Lab, name: str) -> Path:
 
 
 def open_notebook(page: Page, lab: Lab, name: str) -> None:
-    """Open a notebook of the lab's root folder and wait for its kernel."""
-    page.goto(f"{lab.base}lab/tree/{name}?token={lab.token}")
+    """Open a notebook of the lab's root folder and wait for its kernel.
+
+    `reset` starts from an empty workspace: JupyterLab would otherwise open the
+    notebooks of earlier tests again beside this one.
+    """
+    page.goto(f"{lab.base}lab/tree/{name}?reset&token={lab.token}")
     page.wait_for_function(
         "window.jupyterapp && window.jupyterapp.shell.currentWidget"
         " && window.jupyterapp.shell.currentWidget.sessionContext"

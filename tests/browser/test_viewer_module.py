@@ -287,9 +287,10 @@ def test_a_voi_lut_is_a_preset_and_its_key_brings_it_back(
     through_window = _grey(page, 10, 10)
 
     page.locator(".claripacs-viewer").focus()
+    draws = page.evaluate("window.harness.draws()")
     page.keyboard.press("7")
     page.wait_for_function("window.viewer.element.dataset.window === '0/2048'")
-    page.evaluate("window.harness.waitDrawn(0, 0)")
+    page.evaluate("(d) => window.harness.waitDrawn(0, d)", draws)
     state = page.evaluate("window.viewer.getState().window")
 
     assert through_window == linear_window(0, 40, 400)

@@ -62,7 +62,7 @@ export function lengthMm(a, b, spacing) {
  * @param {number[]} vertex [x, y]
  * @param {number[]} b [x, y] end of the second ray
  * @param {number[] | null} [spacing] (0028,0030) [row mm, column mm]
- * @returns {number} degrees, NaN when a ray has no length
+ * @returns {number | null} degrees; null when a ray has no length
  */
 export function angleDegrees(a, vertex, b, spacing = null) {
   const s = annotSpacing(spacing) || [1, 1];
@@ -70,7 +70,7 @@ export function angleDegrees(a, vertex, b, spacing = null) {
   const uy = (a[1] - vertex[1]) * s[0];
   const vx = (b[0] - vertex[0]) * s[1];
   const vy = (b[1] - vertex[1]) * s[0];
-  if ((ux === 0 && uy === 0) || (vx === 0 && vy === 0)) return NaN;
+  if ((ux === 0 && uy === 0) || (vx === 0 && vy === 0)) return null;
   // atan2 of cross and dot stays exact near 0 and 180 degrees
   const radians = Math.atan2(Math.abs(ux * vy - uy * vx), ux * vx + uy * vy);
   return (radians * 180) / Math.PI;
