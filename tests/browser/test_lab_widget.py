@@ -207,3 +207,52 @@ def test_setting_traits_in_the_kernel_moves_the_widget(widget: Page) -> None:
     assert page.locator(".claripacs-viewer .cpv-toolbar").is_hidden()
     # the viewer's own changes, sent back, leave the traits as they were set
     assert traits == wanted
+
+
+def test_linked_widgets_follow_each_other_and_their_traits_say_so(
+    lab: Lab, page: Page
+) -> None:
+    name = f"linked-{secrets.token_hex(4)}.ipynb"
+    new_notebook(lab, name)
+    open_notebook(page, lab, name)
+    run_cell(
+        page,
+        "from claripacs_jupyter import Viewer\n"
+        "import ipywidgets\n"
+        f"a = Viewer({lab.accession!r}, linked=True, height='300px')\n"
+        f"b = Viewer({lab.accession!r}, linked=True, height='300px')\n"
+        "ipywidgets.HBox([a, b])",
+    )
+    viewers = "[...document.querySelectorAll('.claripacs-viewer')]"
+    page.wait_for_function(
+        f"{viewers}.filter((v) => v.dataset.drawnImage === '0').length === 2",
+        timeout=STEP_TIMEOUT_MS,
+    )
+    stage = page.locator(".claripacs-viewer .cpv-stage").first
+    stage.scroll_into_view_if_needed()
+    box = stage.bounding_box()
+    assert box is not None
+
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 300)  # three images on
+    page.wait_for_function(
+        f"{viewers}.every((v) => v.claripacsViewer.getState().image === 3)"
+    )
+    _settle(page)
+    drawn = page.evaluate(f"{viewers}.map((v) => v.dataset.drawnImage)")
+    followed = ""
+    for _ in range(20):
+        followed = run_cell(page, "print(a.image_index, b.image_index, b.linked)")
+        if followed.split() == ["3", "3", "True"]:
+            break
+    run_cell(page, "b.linked = False")
+    page.wait_for_function(f"{viewers}[1].claripacsViewer.getState().linked === false")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 100)
+    page.wait_for_function(f"{viewers}[0].claripacsViewer.getState().image === 4")
+    _settle(page)
+    apart = page.evaluate(f"{viewers}.map((v) => v.claripacsViewer.getState().image)")
+
+    assert drawn == ["3", "3"]
+    assert followed.split() == ["3", "3", "True"]
+    assert apart == [4, 3]

@@ -309,6 +309,41 @@ def test_link_1_on_a_split_starts_every_pane_linked(server: Server, page: Page) 
     assert held == [True, True]
 
 
+def test_linked_panes_of_a_split_scroll_together_and_unlink_with_l(
+    server: Server, page: Page
+) -> None:
+    pane = case_url(server.base, server.accession)
+    _open(page, server, split_url(server.base, pane, pane, link=True), viewers=2)
+    left = page.locator(".claripacs-viewer").first
+    box = left.locator(".cpv-stage").bounding_box()
+    assert box is not None
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    page.mouse.move(*centre)
+    page.mouse.wheel(0, 300)  # three images on
+    page.wait_for_function("claripacs_viewers[1].getState().image === 3")
+    _settle(page)
+    shown_linked = page.evaluate(PANES)
+    left.focus()
+    page.keyboard.press("l")  # the left pane leaves the group
+    page.mouse.move(*centre)
+    page.mouse.wheel(0, 100)
+    page.wait_for_function("claripacs_viewers[0].getState().image === 4")
+    _settle(page)
+    shown_apart = page.evaluate(PANES)
+
+    assert [p["image"] for p in shown_linked] == [f"Image 4 / {SLICES}"] * 2
+    assert [p["drawn"] for p in shown_linked] == ["3", "3"]
+    assert [p["image"] for p in shown_apart] == [
+        f"Image 5 / {SLICES}",
+        f"Image 4 / {SLICES}",
+    ]
+    assert page.evaluate("claripacs_viewers.map((v) => v.getState().linked)") == [
+        False,
+        True,
+    ]
+
+
 def test_mode_simple_on_a_split_hides_the_menus_of_every_pane(
     server: Server, page: Page
 ) -> None:

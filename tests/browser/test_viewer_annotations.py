@@ -72,7 +72,9 @@ def _annotations_module(page: Page, expression: str, arg: Any = None) -> Any:
 # ---- drawing with the tools ----------------------------------------------------
 
 
-@pytest.mark.parametrize(("tool", "key"), [("arrow", "a"), ("length", "m"), ("ellipse", "e")])
+@pytest.mark.parametrize(
+    ("tool", "key"), [("arrow", "a"), ("length", "m"), ("ellipse", "e")]
+)
 def test_each_drag_tool_stores_its_annotation_at_the_image_points_dragged(
     page: Page, harness_url: str, tool: str, key: str
 ) -> None:
@@ -199,7 +201,9 @@ def test_length_on_non_square_pixels_is_in_mm_from_row_then_column_spacing(
     assert measured["lines"] == [f"{expected:.1f} mm"]
 
 
-def test_length_without_pixel_spacing_is_in_pixels(page: Page, harness_url: str) -> None:
+def test_length_without_pixel_spacing_is_in_pixels(
+    page: Page, harness_url: str
+) -> None:
     mount(page, harness_url, {**CT, "frames": [[AIR] * 4]}, {"tool": "length"})
 
     _drag(page, (10.5, 10.5), (40.5, 50.5))
@@ -249,7 +253,9 @@ def test_ellipse_mean_and_sd_are_those_of_numpy_over_the_modality_values(
     assert measured["mean"] == pytest.approx(values.mean(), rel=1e-9)
     assert measured["sd"] == pytest.approx(values.std(), rel=1e-9)
     assert measured["unit"] == "HU"
-    assert measured["area"] == pytest.approx(math.pi * rx * spacing[1] * ry * spacing[0])
+    assert measured["area"] == pytest.approx(
+        math.pi * rx * spacing[1] * ry * spacing[0]
+    )
     assert measured["areaUnit"] == "mm²"
     assert measured["lines"] == [
         f"Mean {values.mean():.1f} HU",
@@ -290,8 +296,10 @@ def test_the_pure_measurements_of_annotations_js(page: Page, harness_url: str) -
     # one row step of 2 mm against one column step of 1 mm
     assert results["squeezed"] == pytest.approx(math.degrees(math.atan2(2, 1)))
     assert results["degenerate"] is None
-    assert results["area"] == {"value": pytest.approx(math.pi * 2 * 2 * 1 * 0.5),
-                               "unit": "mm²"}
+    assert results["area"] == {
+        "value": pytest.approx(math.pi * 2 * 2 * 1 * 0.5),
+        "unit": "mm²",
+    }
     # pixel centres inside the circle of radius 2 about (2, 2): all but corners
     expected = np.array([i for i in range(16) if i not in (0, 3, 12, 15, 5, 6)])
     values = expected * 2 - 1
@@ -308,7 +316,9 @@ def test_set_state_replaces_the_list_and_leaves_out_invalid_annotations(
     mount(page, harness_url, {**CT, "frames": [[AIR] * 4]}, {"tool": "arrow"})
     _drag(page, (10, 10), (20, 20))
     warnings: list[str] = []
-    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    page.on(
+        "console", lambda m: warnings.append(m.text) if m.type == "warning" else None
+    )
     good = {"type": "text", "image": 0, "points": [[5, 5]], "text": "note"}
     bad = [
         {"type": "circle", "image": 0, "points": [[1, 1], [2, 2]]},

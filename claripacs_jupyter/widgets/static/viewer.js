@@ -1294,6 +1294,7 @@ export function createViewer(element, source, options = {}) {
             `${formatNumber(state.window?.center ?? 0)}`),
     );
     root.dataset.drawnImage = String(state.image);
+    root.dataset.drawnStack = String(state.stack);
     root.dataset.draws = String(Number(root.dataset.draws || 0) + 1);
     if (root.dataset.state !== "ready") {
       root.dataset.state = "ready";

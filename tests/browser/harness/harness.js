@@ -259,11 +259,13 @@ function stackHosts(count) {
   });
 }
 
-/** Resolve once `viewer` has drawn image `index`. */
+/** Resolve once `viewer` has drawn image `index` of the stack it shows. */
 function drawnOn(viewer, index) {
   return new Promise((resolve) => {
     const check = () => {
-      if (viewer.element.dataset.drawnImage === String(index)) resolve();
+      const shown = viewer.element.dataset;
+      const stack = String(viewer.getState().stack);
+      if (shown.drawnImage === String(index) && shown.drawnStack === stack) resolve();
       else requestAnimationFrame(check);
     };
     check();
