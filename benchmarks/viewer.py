@@ -287,7 +287,7 @@ class Figures:
     """What one viewer measured."""
 
     page_ms: float
-    case_ms: float
+    case_ms: float | None  # None: the page holds the case's detail
     first_frame_ms: float
     first_image_ms: float
     all_loaded_ms: float
@@ -463,7 +463,7 @@ def finish(
         renderers.append(largest[1])
     return Figures(
         page_ms=page.evaluate(PAGE_READY),
-        case_ms=case[0]["end"],
+        case_ms=case[0]["end"] if case else None,
         first_frame_ms=min(r["end"] for r in frames),
         first_image_ms=bench["firstImage"],
         all_loaded_ms=bench["allLoaded"],
@@ -554,7 +554,7 @@ def print_table(viewer: Figures, png: Figures, blank: float | None, count: int) 
     raw_stack = count * 512 * 512 * 2
     rows = [
         ("page and scripts received (ms)", "page_ms", "{:.0f}", ""),
-        ("case JSON received (ms)", "case_ms", "{:.0f}", ""),
+        ("case JSON received (ms; - in the page)", "case_ms", "{:.0f}", ""),
         ("first frame received (ms)", "first_frame_ms", "{:.0f}", ""),
         ("first image (ms)", "first_image_ms", "{:.0f}", "<= 300"),
         ("whole stack ready (ms)", "all_loaded_ms", "{:.0f}", "<= 3000"),
@@ -583,7 +583,7 @@ def print_table(viewer: Figures, png: Figures, blank: float | None, count: int) 
         "loopback, headless Chromium, load average "
         f"{os.getloadavg()[0]:.1f}\n"
     )
-    print(f"{'figure':<34} {'claripacs':>10} {'PNG':>10}   goal")
+    print(f"{'figure':<38} {'claripacs':>10} {'PNG':>10}   goal")
     for label, name, form, goal in rows:
         cells = []
         for figures in (viewer, png):
@@ -592,7 +592,7 @@ def print_table(viewer: Figures, png: Figures, blank: float | None, count: int) 
                 cells.append("-")
             else:
                 cells.append(form.format(value / scale.get(name, 1)))
-        print(f"{label:<34} {cells[0]:>10} {cells[1]:>10}   {goal}")
+        print(f"{label:<38} {cells[0]:>10} {cells[1]:>10}   {goal}")
 
 
 def main() -> None:

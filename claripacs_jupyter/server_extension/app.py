@@ -14,11 +14,12 @@ from .handlers import (
     HANDLERS,
     MAX_UPLOAD_FILES_SETTING,
     MAX_UPLOAD_SETTING,
+    STATIC_DIR,
     STORE_SETTING,
 )
 
 HERE = Path(__file__).parent
-STATIC = HERE.parent / "widgets" / "static"
+STATIC = STATIC_DIR
 TEMPLATES = HERE / "templates"
 
 

@@ -13,6 +13,7 @@ import functools
 import getpass
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: The resource name handed to the server's authorizer.
+#: The viewer's ES modules, which the server serves as static files.
+STATIC_DIR = Path(__file__).resolve().parent.parent / "widgets" / "static"
+
 AUTH_RESOURCE = "claripacs"
 
 #: Web app settings the ExtensionApp fills in.
@@ -550,6 +554,9 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
         """Render the page, or a 404 page when the store has no such case."""
         try:
             case = await self.blocking(self.store.case, accession)
+            # the viewer's first request, answered in the page: its first
+            # image is asked for as soon as the scripts run
+            detail = await self.blocking(_case_detail, self.store, accession)
         except NotFoundError:
             self.set_status(404)
             self.finish(
@@ -563,6 +570,8 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
             description=case.description or "",
             folder=case.folder,
             review_reasons=case.review_reasons,
+            detail=detail,
+            module_urls=self._module_urls(),
             # mode=simple (the open URL format) hides the menus and this bar.
             simple=self.get_query_argument("mode", "") == "simple",
             zip_url=url_path_join(
@@ -572,6 +581,36 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
             page_js_url=self.static_url("page.js"),
         )
         self.finish(html)
+
+    def _module_urls(self) -> list[str]:
+        """URLs of the modules page.js imports, for ``<link rel=modulepreload>``.
+
+        Unversioned, as the modules' own relative imports name them: a
+        versioned URL would be another module and load twice.
+        """
+        return [
+            self.static_url(name, include_version=False) for name in _page_modules()
+        ]
+
+
+#: A static module's import of a sibling: `import { a } from "./x.js";`
+_RELATIVE_IMPORT = re.compile(
+    r"""^import\b[^;]*?\bfrom\s+["']\./([\w.-]+\.js)["']""", re.MULTILINE
+)
+
+
+@functools.cache
+def _page_modules(entry: str = "page.js") -> tuple[str, ...]:
+    """The static modules `entry` imports, directly or through others."""
+    found: list[str] = []
+    waiting = [entry]
+    while waiting:
+        source = (STATIC_DIR / waiting.pop()).read_text(encoding="utf-8")
+        for name in _RELATIVE_IMPORT.findall(source):
+            if name not in found:
+                found.append(name)
+                waiting.append(name)
+    return tuple(found)
 
 
 def _accessions(link: CaseLink | SplitLink) -> list[str]:

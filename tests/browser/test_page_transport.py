@@ -83,3 +83,18 @@ def test_a_second_visit_takes_every_frame_from_the_browser_cache(
     assert [f["cached"] for f in again_frames] == [True] * SLICES
     assert {f["url"] for f in again_frames} == {f["url"] for f in first_frames}
     assert shown == f"Image 1 / {SLICES}"
+
+
+def test_the_case_page_holds_the_case_detail_and_asks_only_for_frames(
+    server: Server, page: Page
+) -> None:
+    api = f"{server.base}claripacs/api/"
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+
+    page.goto(f"{case_url(server.base, server.accession)}?token={server.token}")
+    page.wait_for_function(ALL_LOADED, timeout=TIMEOUT_MS)
+
+    api_requests = [url.removeprefix(api) for url in asked if url.startswith(api)]
+    assert len(api_requests) == SLICES
+    assert all(url.endswith("/raw") for url in api_requests)

@@ -31,6 +31,22 @@ function pageBars(element) {
   return element.ownerDocument.querySelectorAll(".cp-case-bar");
 }
 
+/**
+ * The case's detail that the case page's template puts in the document (a JSON
+ * script named by the element's `data-detail`), or null.
+ */
+function inlineDetail(element) {
+  const id = element.dataset.detail;
+  const script = id ? element.ownerDocument.getElementById(id) : null;
+  if (!script) return null;
+  try {
+    return JSON.parse(script.textContent);
+  } catch (err) {
+    console.warn("claripacs: the page's case detail is not JSON; asking the server", err);
+    return null;
+  }
+}
+
 /** Drop the login token from the address bar once the server has set a cookie. */
 function forgetToken(params) {
   // the login token has done its work; keep it out of the history and of
@@ -56,9 +72,10 @@ function forgetToken(params) {
  *   xpos, ypos, mode, annotations, key, link)
  * @param {string} [spec.mode] "simple" hides the menus whatever `params` say
  * @param {boolean} [spec.linked] start in the link group whatever `params` say
+ * @param {object} [spec.detail] the case's detail, when the page holds it
  * @returns {object} the viewer (see createViewer)
  */
-export function mountView(element, { api, accession, params, mode, linked }) {
+export function mountView(element, { api, accession, params, mode, linked, detail }) {
   const view = paramsToState(params);
   if (mode === "simple") view.mode = "simple";
   if (linked) view.linked = true;
@@ -67,7 +84,7 @@ export function mountView(element, { api, accession, params, mode, linked }) {
   if (view.stack !== undefined) options.stack = view.stack;
   if (view.image !== undefined) options.image = view.image;
   if (view.window) options.window = view.window;
-  const source = httpSource(api, accession, view.series ?? null);
+  const source = httpSource(api, accession, view.series ?? null, detail ?? null);
   const viewer = createViewer(element, source, options);
 
   // series, stack, image, window and mode went in as options
@@ -119,6 +136,7 @@ function casePane(element, api, target, inherited) {
     api,
     accession: target.accession,
     params: target.params,
+    detail: target.detail,
     ...inherited,
   });
   if (element.classList.contains("cp-split-pane")) {
@@ -301,6 +319,7 @@ export function mountPage(element, params) {
     accession: element.dataset.accession,
     href: here ? here.href : `${window.location.origin}${window.location.pathname}`,
     params,
+    detail: inlineDetail(element),
   };
   const pane = casePane(element, api, target, {});
   const { viewer } = pane;

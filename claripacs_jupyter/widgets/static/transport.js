@@ -28,17 +28,24 @@ function hasImages(s) {
 /**
  * A frame source for the viewer over `{api}cases/<accession>`.
  *
+ * The series' stacks (the server's series assembly) go to the viewer with
+ * info(), and frame(index, ref) fetches the image `ref` names.
+ *
  * @param {string} api the API root, ending in "/" (e.g. "/claripacs/api/")
  * @param {string} accession the case's accession
  * @param {string|null} [seriesUid] the series to show first; else the first
  *   series with images
+ * @param {object|null} [known] the case's detail (`GET cases/<acc>`) when the
+ *   page already holds it, as the case page does: the first image is then
+ *   asked for without waiting on a request for the detail
  * @returns {object} the source (info, frame, select)
  */
-export function httpSource(api, accession, seriesUid = null) {
+export function httpSource(api, accession, seriesUid = null, known = null) {
   const caseUrl = `${api}cases/${encodeURIComponent(accession)}`;
-  let detail = null;
+  let detail = known && Array.isArray(known.series) ? known : null;
   let current = null;
   let images = [];
+  let byUid = new Map(); // SOP Instance UID -> instance of the current series
 
   async function load() {
     if (detail) return detail;
@@ -57,6 +64,7 @@ export function httpSource(api, accession, seriesUid = null) {
     const chosen = all.find((s) => s.uid === uid);
     if (uid && !chosen) console.warn("claripacs: series not in this case, showing the first");
     current = chosen || all[0];
+    byUid = new Map(current.instances.map((i) => [i.uid, i]));
     images = [];
     for (const inst of current.instances) {
       const count = Math.max(1, Number(inst.frames ?? inst.image?.frames ?? 1));
@@ -79,11 +87,14 @@ export function httpSource(api, accession, seriesUid = null) {
           frames: i.frames,
           image: i.image,
         })),
+        stacks: Array.isArray(current.stacks) ? current.stacks : [],
       };
     },
-    async frame(index) {
-      const img = images[index];
-      if (!img) throw new Error(`no image ${index + 1} in this series`);
+    async frame(index, ref) {
+      const inst = ref ? byUid.get(ref.instance) : images[index]?.inst;
+      const frame = ref ? Math.max(0, Math.trunc(Number(ref.frame) || 0)) : images[index]?.frame;
+      if (!inst) throw new Error(`no image ${index + 1} in this series`);
+      const img = { inst, frame };
       const url =
         `${caseUrl}/instances/${encodeURIComponent(img.inst.uid)}` +
         `/frames/${img.frame}/raw`;
