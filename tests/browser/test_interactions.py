@@ -68,8 +68,6 @@ FRESH = {
 FRESH_TRAITS = {
     "image_index": 0,
     "zoom": 1.0,
-    "xpos": SIZE / 2,
-    "ypos": SIZE / 2,
     "tool": "scroll",
     "mode": "normal",
     "annotations": [],
@@ -273,19 +271,18 @@ def _window_label(window: dict[str, Any]) -> str:
     return f"W {number(window['width'])}  L {number(window['center'])}"
 
 
-def _touch(host: Host, kind: str, points: list[tuple[float, float]]) -> None:
-    """Send touch points (page coordinates) to Chromium as a touch screen would."""
+def _touch(host: Host, steps: list[list[tuple[float, float]]]) -> None:
+    """Touch the screen: fingers down at steps[0], moved through the others, lifted.
+
+    Each step gives every finger's place in page coordinates; Chromium turns
+    the touches into pointer events as a touch screen's.
+    """
     session = host.page.context.new_cdp_session(host.page)
-    session.send(
-        "Input.dispatchTouchEvent",
-        {
-            "type": kind,
-            "touchPoints": [
-                {"x": x, "y": y, "id": k, "radiusX": 1, "radiusY": 1, "force": 1}
-                for k, (x, y) in enumerate(points)
-            ],
-        },
-    )
+    kinds = ["touchStart"] + ["touchMove"] * (len(steps) - 1)
+    for kind, points in zip(kinds, steps, strict=True):
+        fingers = [{"x": x, "y": y, "id": k} for k, (x, y) in enumerate(points)]
+        session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": fingers})
+    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     session.detach()
 
 
@@ -335,12 +332,31 @@ def fresh(host: Host) -> Iterator[Host]:
     _settle(host)
     if host.kind == "widget":
         assert _kernel_traits(host, FRESH_TRAITS) == FRESH_TRAITS
+        # None (the middle) until the view is first moved
+        centred = "print(viewer.xpos in (None, 64.0) and viewer.ypos in (None, 64.0))"
+        assert _kernel(host, centred) == "True\n"
+    cells = _cells(host)
+
     yield host
-    viewer_errors = [e for e in host.page.console_errors if "claripacs" in e.lower()]  # type: ignore[attr-defined]
-    assert viewer_errors == []
+
+    errors = host.page.console_errors  # type: ignore[attr-defined]
+    assert [e for e in errors if "claripacs" in e.lower()] == []
+    # the viewer's keys went to the viewer only, not to JupyterLab's shortcuts
+    # too (1 makes a heading of a cell, A adds one, M makes it Markdown...)
+    assert _cells(host) == cells
 
 
-# ---- scrolling through the images ------------------------------------------------
+def _cells(host: Host) -> list[list[str]] | None:
+    """Type and source of each cell of the notebook; None on the case page."""
+    if host.kind != "widget":
+        return None
+    return host.page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.widgets"
+        ".map((cell) => [cell.model.type, cell.model.sharedModel.getSource()])"
+    )
+
+
+# ---- scrolling through the images ----
 
 
 def test_the_wheel_scrolls_one_image_a_notch(host: Host) -> None:
@@ -456,7 +472,7 @@ def test_cine_plays_the_images_in_a_loop_until_paused(host: Host) -> None:
     _kernel_follows(host, {"image_index": stopped})
 
 
-# ---- window ---------------------------------------------------------------------------
+# ---- window ----
 
 
 def test_a_right_drag_changes_the_window_and_the_picture(host: Host) -> None:
@@ -478,13 +494,13 @@ def test_a_right_drag_changes_the_window_and_the_picture(host: Host) -> None:
 
 
 def test_preset_keys_choose_the_ct_windows(host: Host) -> None:
-    windows, labels, means = {}, {}, {}
+    windows, labels, pictures = {}, {}, {}
 
     for key in ["1", "3", "4", "5", "2"]:
         _press(host, key)
         windows[key] = host.state()["window"]
         labels[key] = host.overlay("window")
-        means[key] = _picture(host)["mean"]
+        pictures[key] = _picture(host)["hash"]
 
     expected = {
         "1": (40, 400),  # soft tissue
@@ -501,8 +517,7 @@ def test_preset_keys_choose_the_ct_windows(host: Host) -> None:
             "lut": None,
         }
         assert labels[key] == f"W {width}  L {center}"
-    # a narrow window shows more of the image white than a wide one above it
-    assert means["4"] > means["1"] > means["3"]
+    assert len(set(pictures.values())) == len(expected)  # five pictures
     _kernel_follows(host, {"window_center": -600.0, "window_width": 1500.0})
 
 
@@ -523,12 +538,13 @@ def test_r_resets_the_window_and_the_zoom(host: Host) -> None:
     _kernel_follows(host, {"zoom": 1.0, "window_width": fresh["window"]["width"]})
 
 
-# ---- zoom and pan ---------------------------------------------------------------------
+# ---- zoom and pan ----
 
 
 def test_a_drag_up_with_the_zoom_tool_magnifies_the_image(host: Host) -> None:
-    host.js("(v, w) => v.setState({window: w})", ALL_WHITE)
-    fitted = _picture(host)["box"]
+    # from half the fitted size, so that the magnified image fits the stage
+    host.js("(v, w) => v.setState({window: w, zoom: 0.5})", ALL_WHITE)
+    small = _picture(host)["box"]
     host.page.locator(".claripacs-viewer .cpv-tool[data-tool='zoom']").click()
 
     _drag_by(host, 0, -120)
@@ -536,12 +552,11 @@ def test_a_drag_up_with_the_zoom_tool_magnifies_the_image(host: Host) -> None:
     zoomed = _picture(host)["box"]
 
     assert host.state()["tool"] == "zoom"
-    assert zoom == pytest.approx(math.exp(120 / 200), rel=0.02)
-    fitted_height = fitted["bottom"] - fitted["top"]
-    assert zoomed["bottom"] - zoomed["top"] > fitted_height  # clipped by the stage
-    assert zoomed["right"] - zoomed["left"] == pytest.approx(
-        (fitted["right"] - fitted["left"]) * zoom, abs=2
-    )
+    assert zoom == pytest.approx(0.5 * math.exp(120 / 200), rel=1e-9)
+    for low, high in [("left", "right"), ("top", "bottom")]:
+        assert zoomed[high] - zoomed[low] == pytest.approx(
+            (small[high] - small[low]) * zoom / 0.5, abs=2
+        )
     _kernel_follows(host, {"zoom": zoom, "tool": "zoom"})
 
 
@@ -584,18 +599,21 @@ def test_a_drag_with_the_pan_tool_moves_the_image(host: Host) -> None:
     _press(host, "p")
 
     _drag_by(host, -70, 50)
-    after = _picture(host)["box"]
+    shown = _picture(host)
 
-    state = host.state()
-    dpr = after["dpr"]
+    state, after, dpr = host.state(), shown["box"], shown["dpr"]
     assert state["tool"] == "pan"
     assert after["left"] - before["left"] == pytest.approx(-70 * dpr, abs=1)
     assert after["top"] - before["top"] == pytest.approx(50 * dpr, abs=1)
     assert after["right"] - after["left"] == before["right"] - before["left"]
     # the image point at the centre of the view moved the other way
     drawn = (before["right"] - before["left"]) / dpr
-    assert state["position"]["x"] == pytest.approx(SIZE / 2 + 70 * SIZE / drawn)
-    assert state["position"]["y"] == pytest.approx(SIZE / 2 - 50 * SIZE / drawn)
+    assert state["position"]["x"] == pytest.approx(
+        SIZE / 2 + 70 * SIZE / drawn, abs=0.3
+    )
+    assert state["position"]["y"] == pytest.approx(
+        SIZE / 2 - 50 * SIZE / drawn, abs=0.3
+    )
     _kernel_follows(
         host,
         {"xpos": state["position"]["x"], "ypos": state["position"]["y"]},
@@ -631,18 +649,14 @@ def test_pinch_zooms_about_the_fingers_and_moving_them_pans(host: Host) -> None:
     mid = _page_point(host, 50, 70)
     start = [(mid[0] - 40, mid[1]), (mid[0] + 40, mid[1])]
 
-    _touch(host, "touchStart", start)
+    steps = [start]
     for k in range(1, 6):
-        spread, shift = 40 + 8 * k, (6 * k, 4 * k)
-        _touch(
-            host,
-            "touchMove",
-            [
-                (mid[0] - spread + shift[0], mid[1] + shift[1]),
-                (mid[0] + spread + shift[0], mid[1] + shift[1]),
-            ],
+        spread, (dx, dy) = 40 + 8 * k, (6 * k, 4 * k)
+        steps.append(
+            [(mid[0] - spread + dx, mid[1] + dy), (mid[0] + spread + dx, mid[1] + dy)]
         )
-    _touch(host, "touchEnd", [])
+
+    _touch(host, steps)
     _settle(host)
 
     state = host.state()
@@ -663,10 +677,7 @@ def test_pinch_zooms_about_the_fingers_and_moving_them_pans(host: Host) -> None:
 def test_one_finger_drags_as_the_left_mouse_button(host: Host) -> None:
     x, y = _centre(host)
 
-    _touch(host, "touchStart", [(x, y)])
-    for k in range(1, 8):
-        _touch(host, "touchMove", [(x, y + 10 * k)])
-    _touch(host, "touchEnd", [])
+    _touch(host, [[(x, y + 10 * k)] for k in range(8)])
     _settle(host)
 
     assert host.state()["image"] == 3  # 70 px at 20 px an image
@@ -682,12 +693,15 @@ def test_the_overlay_zoom_is_the_size_drawn(host: Host) -> None:
     shown = _picture(host)
 
     width = (shown["box"]["right"] - shown["box"]["left"]) / shown["dpr"]
-    assert host.overlay("zoom") == f"Zoom {round(width / SIZE * 100)}%"
+    label = host.overlay("zoom")
+    assert label.startswith("Zoom ") and label.endswith("%")
+    # the lit box may take in a pixel of the image's smoothed edges
+    assert int(label[5:-1]) == pytest.approx(width / SIZE * 100, abs=1)
     assert host.overlay("image") == f"Image 1 / {SLICES}"
     assert host.overlay("window") == "W 1  L -5000"
 
 
-# ---- modes and tools set from outside ------------------------------------------------
+# ---- modes and tools set from outside ----
 
 
 def _set_from_outside(host: Host, number: int, tool: str) -> None:
@@ -763,7 +777,7 @@ def test_l_links_the_viewer_and_again_unlinks_it(host: Host) -> None:
     _kernel_follows(host, {"linked": False})
 
 
-# ---- annotations and key images --------------------------------------------------------
+# ---- annotations and key images ----
 
 
 def _annotation_traits(host: Host) -> dict[str, Any]:
