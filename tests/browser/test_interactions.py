@@ -521,6 +521,21 @@ def test_preset_keys_choose_the_ct_windows(host: Host) -> None:
     _kernel_follows(host, {"window_center": -600.0, "window_width": 1500.0})
 
 
+def test_preset_buttons_choose_their_windows(host: Host) -> None:
+    presets = host.page.locator(".claripacs-viewer .cpv-preset")
+
+    presets.filter(has_text="Bone").click()
+    bone = host.state()["window"]
+    presets.filter(has_text="Brain").click()
+    shown = _picture(host)
+
+    assert presets.all_inner_texts() == ["Soft tissue", "Lung", "Bone", "Brain", "CTA"]
+    assert (bone["center"], bone["width"]) == (300, 2000)
+    assert host.overlay("window") == "W 80  L 40"
+    assert shown["lit"] > 0
+    _kernel_follows(host, {"window_center": 40.0, "window_width": 80.0})
+
+
 def test_r_resets_the_window_and_the_zoom(host: Host) -> None:
     fresh = host.state()
     _press(host, "2")
@@ -800,7 +815,7 @@ def test_a_drag_with_a_line_tool_draws_it_where_dragged(
     assert np.allclose(annotation["points"], [[30.5, 40.5], [90.5, 80.5]], atol=0.25)
     assert shown["yellow"] > 0
     assert host.root.get_attribute("data-annotations") == "1"
-    _kernel_follows(host, _annotation_traits(host))
+    _kernel_follows(host, {**_annotation_traits(host), "tool": tool})
 
 
 def test_length_reports_millimetres_from_the_pixel_spacing(host: Host) -> None:
@@ -905,3 +920,62 @@ def test_k_marks_key_images_and_the_overlay_shows_them(host: Host) -> None:
     button = host.page.locator(".claripacs-viewer .cpv-key")
     assert button.get_attribute("aria-pressed") == "true"
     _kernel_follows(host, {"key_images": [0, SLICES - 1]})
+
+
+def test_key_image_button_marks_the_image_shown(host: Host) -> None:
+    button = host.page.locator(".claripacs-viewer .cpv-key")
+    _press(host, "ArrowDown", "ArrowDown")
+
+    button.click()
+
+    assert host.state()["keyImages"] == [2]
+    assert button.get_attribute("aria-pressed") == "true"
+    assert host.overlay("key") == "Key image"
+    _kernel_follows(host, {"key_images": [2]})
+
+
+LINE = {"type": "length", "image": 0, "points": [[20.5, 30.5], [100.5, 30.5]]}
+ARROW = {"type": "arrow", "image": 0, "points": [[20.5, 90.5], [100.5, 90.5]]}
+
+
+def test_a_click_selects_an_annotation_and_delete_removes_it(host: Host) -> None:
+    host.js("(v, list) => v.setState({annotations: list})", [LINE, ARROW])
+    _press(host, "m")
+
+    host.page.mouse.click(*_page_point(host, 60.5, 90.5))
+    chosen = host.js("(v) => v.selectedAnnotation")
+    host.page.keyboard.press("Delete")
+    shown = _picture(host)
+
+    assert chosen == 1
+    assert host.state()["annotations"] == [LINE]
+    assert host.root.get_attribute("data-annotations") == "1"
+    assert shown["yellow"] > 0  # the length is still drawn
+    _kernel_follows(host, {"annotations": [LINE]})
+
+
+def test_a_drag_on_an_annotation_moves_it(host: Host) -> None:
+    host.js("(v, list) => v.setState({annotations: list})", [LINE])
+    _press(host, "a")
+
+    _drag(host, _page_point(host, 60.5, 30.5), _page_point(host, 70.5, 50.5))
+
+    [moved] = host.state()["annotations"]
+    assert np.allclose(moved["points"], [[30.5, 50.5], [110.5, 50.5]], atol=0.25)
+    assert moved["type"] == "length"
+    assert host.js("(v) => v.measurements()")[0]["lines"] == [f"{80 * SPACING:.1f} mm"]
+    _kernel_follows(host, _annotation_traits(host))
+
+
+def test_clear_removes_the_annotations_of_the_image_shown(host: Host) -> None:
+    elsewhere = {**ARROW, "image": 3}
+    host.js("(v, list) => v.setState({annotations: list})", [LINE, elsewhere])
+    before = _picture(host)
+
+    host.page.locator(".claripacs-viewer .cpv-clear").click()
+    after = _picture(host)
+
+    assert host.state()["annotations"] == [elsewhere]
+    assert before["yellow"] > 0
+    assert after["yellow"] == 0
+    _kernel_follows(host, {"annotations": [elsewhere]})
