@@ -49,6 +49,17 @@ const TOOLS = Object.freeze([
 /** The left-mouse tools that draw an annotation of their own type. */
 const ANNOTATION_TOOLS = new Set(["arrow", "text", "length", "ellipse", "angle"]);
 const KEY_IMAGE_KEY = "k";
+/** Keys that move the image slider and the series picker themselves. */
+const CONTROL_KEYS = new Set([
+  "ArrowUp",
+  "ArrowDown",
+  "ArrowLeft",
+  "ArrowRight",
+  "PageUp",
+  "PageDown",
+  "Home",
+  "End",
+]);
 const HIT_DISTANCE = { mouse: 6, touch: 16 }; // CSS px from a shape that selects it
 const CLICK_DISTANCE = { mouse: 3, touch: 10 }; // CSS px a click may move
 const WHEEL_ZOOM_RATE = 0.002; // zoom factor e^(-rate * wheel delta in CSS px)
@@ -1843,8 +1854,15 @@ export function createViewer(element, source, options = {}) {
 
   function onKeyDown(event) {
     const target = event.target;
-    if (target instanceof HTMLSelectElement || target instanceof HTMLInputElement) return;
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const modified = event.altKey || event.ctrlKey || event.metaKey;
+    if (target instanceof HTMLSelectElement || target instanceof HTMLInputElement) {
+      // the control moves by its own keys (the browser's default action), so
+      // keep them from the host page: JupyterLab's arrow keys would move the
+      // notebook's cell selection and block the slider
+      if (CONTROL_KEYS.has(event.key) && !modified) event.stopPropagation();
+      return;
+    }
+    if (modified) return;
     const n = images.length;
     const page = Math.max(1, Math.round(n / 10));
     let handled = true;
