@@ -435,13 +435,15 @@ def test_the_slider_shows_the_image_it_is_set_to(host: Host) -> None:
     slider.press("ArrowLeft")
     slider.press("ArrowLeft")
     host.wait("s.image === 3")
+    slider.press("2")  # the viewer's keys work on the slider too: lung window
     shown = _picture(host)
 
     assert at_end == SLICES - 1
     assert slider.input_value() == "4"
     assert host.overlay("image") == f"Image 4 / {SLICES}"
+    assert host.overlay("window") == "W 1500  L -600"
     assert shown["hash"] != first["hash"]
-    _kernel_follows(host, {"image_index": 3})
+    _kernel_follows(host, {"image_index": 3, "window_width": 1500.0})
 
 
 def test_cine_plays_the_images_in_a_loop_until_paused(host: Host) -> None:

@@ -1855,13 +1855,15 @@ export function createViewer(element, source, options = {}) {
   function onKeyDown(event) {
     const target = event.target;
     const modified = event.altKey || event.ctrlKey || event.metaKey;
-    if (target instanceof HTMLSelectElement || target instanceof HTMLInputElement) {
-      // the control moves by its own keys (the browser's default action), so
-      // keep them from the host page: JupyterLab's arrow keys would move the
-      // notebook's cell selection and block the slider
-      if (CONTROL_KEYS.has(event.key) && !modified) event.stopPropagation();
-      return;
-    }
+    const control = target instanceof HTMLSelectElement || target instanceof HTMLInputElement;
+    // A key pressed in one of the viewer's controls is the viewer's: the host
+    // page's shortcuts must not take it too (in JupyterLab the arrow keys would
+    // move the notebook's cell selection instead of the slider, and "1" would
+    // make a heading of a cell).
+    if (control && !modified) event.stopPropagation();
+    // the controls' own keys move them (the browser's default action); on the
+    // slider the viewer's other keys work as on the image
+    if (control && (CONTROL_KEYS.has(event.key) || target.type !== "range")) return;
     if (modified) return;
     const n = images.length;
     const page = Math.max(1, Math.round(n / 10));
