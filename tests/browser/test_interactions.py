@@ -408,6 +408,18 @@ def test_arrow_keys_page_keys_home_and_end_move_through_the_images(
     _kernel_follows(host, {"image_index": 4})
 
 
+def test_keys_the_viewer_does_not_use_change_nothing_around_it(host: Host) -> None:
+    before = host.state()
+
+    # in JupyterLab's command mode: cut, delete, add below, hide the output,
+    # select the next cell, copy, paste; and Escape
+    _press(host, "x", "d", "d", "b", "o", "j", "y", "v", "Escape")
+
+    assert host.state() == before
+    assert host.root.is_visible()
+    # the notebook's cells are checked after each test (the `fresh` fixture)
+
+
 def test_a_drag_with_the_scroll_tool_moves_an_image_per_20_pixels(host: Host) -> None:
     first = _picture(host)
 

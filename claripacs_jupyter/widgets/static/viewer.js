@@ -1856,11 +1856,13 @@ export function createViewer(element, source, options = {}) {
     const target = event.target;
     const modified = event.altKey || event.ctrlKey || event.metaKey;
     const control = target instanceof HTMLSelectElement || target instanceof HTMLInputElement;
-    // A key pressed in one of the viewer's controls is the viewer's: the host
-    // page's shortcuts must not take it too (in JupyterLab the arrow keys would
-    // move the notebook's cell selection instead of the slider, and "1" would
-    // make a heading of a cell).
-    if (control && !modified) event.stopPropagation();
+    // A key without Ctrl, Alt or Meta pressed while the viewer has the focus
+    // is the viewer's, whether it uses it or not: the host page's shortcuts
+    // must not take it too. In JupyterLab's command mode X would cut the
+    // viewer's cell, D D delete it, 1 make a heading of it, and the arrow keys
+    // move the cell selection instead of the slider. Shift+Enter still runs
+    // the cell, as everywhere in a notebook.
+    if (!modified && !(event.shiftKey && event.key === "Enter")) event.stopPropagation();
     // the controls' own keys move them (the browser's default action); on the
     // slider the viewer's other keys work as on the image
     if (control && (CONTROL_KEYS.has(event.key) || target.type !== "range")) return;
@@ -1925,10 +1927,7 @@ export function createViewer(element, source, options = {}) {
         else handled = false;
       }
     }
-    if (handled) {
-      event.preventDefault();
-      event.stopPropagation(); // keep JupyterLab's own shortcuts out of the viewer
-    }
+    if (handled) event.preventDefault();
   }
 
   stage.addEventListener("wheel", onWheel, { passive: false });
