@@ -49,6 +49,17 @@ const TOOLS = Object.freeze([
 /** The left-mouse tools that draw an annotation of their own type. */
 const ANNOTATION_TOOLS = new Set(["arrow", "text", "length", "ellipse", "angle"]);
 const KEY_IMAGE_KEY = "k";
+/** Keys that move the image slider and the series picker themselves. */
+const CONTROL_KEYS = new Set([
+  "ArrowUp",
+  "ArrowDown",
+  "ArrowLeft",
+  "ArrowRight",
+  "PageUp",
+  "PageDown",
+  "Home",
+  "End",
+]);
 const HIT_DISTANCE = { mouse: 6, touch: 16 }; // CSS px from a shape that selects it
 const CLICK_DISTANCE = { mouse: 3, touch: 10 }; // CSS px a click may move
 const WHEEL_ZOOM_RATE = 0.002; // zoom factor e^(-rate * wheel delta in CSS px)
@@ -1844,8 +1855,19 @@ export function createViewer(element, source, options = {}) {
 
   function onKeyDown(event) {
     const target = event.target;
-    if (target instanceof HTMLSelectElement || target instanceof HTMLInputElement) return;
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const modified = event.altKey || event.ctrlKey || event.metaKey;
+    const control = target instanceof HTMLSelectElement || target instanceof HTMLInputElement;
+    // A key without Ctrl, Alt or Meta pressed while the viewer has the focus
+    // is the viewer's, whether it uses it or not: the host page's shortcuts
+    // must not take it too. In JupyterLab's command mode X would cut the
+    // viewer's cell, D D delete it, 1 make a heading of it, and the arrow keys
+    // move the cell selection instead of the slider. Shift+Enter still runs
+    // the cell, as everywhere in a notebook.
+    if (!modified && !(event.shiftKey && event.key === "Enter")) event.stopPropagation();
+    // the controls' own keys move them (the browser's default action); on the
+    // slider the viewer's other keys work as on the image
+    if (control && (CONTROL_KEYS.has(event.key) || target.type !== "range")) return;
+    if (modified) return;
     const n = images.length;
     const page = Math.max(1, Math.round(n / 10));
     let handled = true;
@@ -1906,10 +1928,7 @@ export function createViewer(element, source, options = {}) {
         else handled = false;
       }
     }
-    if (handled) {
-      event.preventDefault();
-      event.stopPropagation(); // keep JupyterLab's own shortcuts out of the viewer
-    }
+    if (handled) event.preventDefault();
   }
 
   stage.addEventListener("wheel", onWheel, { passive: false });
