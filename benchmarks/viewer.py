@@ -496,6 +496,59 @@ def measure_blank(browser: Browser, tag: str) -> float | None:
         close(context)
 
 
+# A page that does nothing but fetch every raw frame of the case, as the viewer
+# does (same requests, four at a time), and keep the bytes: what the browser
+# itself costs to hold the stack, whatever a viewer does with it.
+FETCH_ONLY_PAGE = """<!doctype html><title>fetch only</title><script>
+const config = __CONFIG__;
+window.held = [];
+window.done = (async () => {
+  const caseUrl = `${config.api}cases/${config.accession}`;
+  const token = `token=${config.token}`;
+  const detail = await (await fetch(`${caseUrl}?${token}`)).json();
+  const series = detail.series.find((s) => s.instances.some((i) => i.image));
+  const urls = series.instances.map(
+    (i) => `${caseUrl}/instances/${encodeURIComponent(i.uid)}/frames/0/raw?${token}`);
+  let next = 0;
+  async function worker() {
+    while (next < urls.length) {
+      const k = next++;
+      window.held[k] = await (await fetch(urls[k])).arrayBuffer();
+    }
+  }
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return window.held.reduce((n, b) => n + b.byteLength, 0);
+})();
+</script>"""
+
+
+def measure_fetch_only(browser: Browser, server: Server, tag: str) -> float | None:
+    """The renderer's resident size once a bare page holds every raw frame."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        context.set_default_timeout(TIMEOUT_MS)
+        config = {
+            "api": "/claripacs/api/",
+            "accession": server.accession,
+            "token": server.token,
+        }
+        html = FETCH_ONLY_PAGE.replace("__CONFIG__", json.dumps(config))
+        url = f"{server.base}claripacs-benchmark/fetch-only.html"
+        context.route(
+            url, lambda route: route.fulfill(content_type="text/html", body=html)
+        )
+        page = context.new_page()
+        page.goto(url)
+        page.evaluate("() => window.done")
+        largest = renderer_rss(tag)
+        if not largest:
+            return None
+        renderers.append(largest[1])
+        return float(largest[0])
+    finally:
+        close(context)
+
+
 def case_path(server: Server) -> str:
     """The path of the case's JSON."""
     return f"/claripacs/api/cases/{server.accession}"
@@ -624,9 +677,15 @@ def main() -> None:
                 blank = measure_blank(browser, tag)
                 viewer = measure_viewer(browser, server, tag)
                 png = measure_png(browser, server, tag)
+                fetch_only = measure_fetch_only(browser, server, tag)
             finally:
                 browser.close()
         print_table(viewer, png, blank, args.count)
+        if fetch_only is not None and blank is not None:
+            print(
+                "\na bare page holding the same raw frames (fetch, four at a time): "
+                f"renderer RSS {(fetch_only - blank) / MIB:.0f} MiB above an empty page"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
