@@ -57,6 +57,9 @@ class Action(enum.Enum):
     SEX = "sex"
     #: Kept, with each item cleaned by the rule's item profile.
     SEQUENCE = "sequence"
+    #: Free text kept without the patient's names, identifiers and dates
+    #: (:mod:`claripacs_jupyter.anonymize.descriptors`).
+    DESCRIPTOR = "descriptor"
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,10 @@ def _keep(tag: int, keyword: str, reason: str = GUIDE, **kw: bool) -> Rule:
 
 def _uid(tag: int, keyword: str, reason: str) -> Rule:
     return Rule(tag, keyword, Action.REMAP_UID, reason)
+
+
+def _descriptor(tag: int, keyword: str, reason: str = GUIDE) -> Rule:
+    return Rule(tag, keyword, Action.DESCRIPTOR, reason)
 
 
 def _empty(tag: int, keyword: str, reason: str) -> Rule:
@@ -324,8 +331,8 @@ TEACHING: Profile = _profile(
     _keep(0x00080068, "PresentationIntentType", "DX Series module, Type 1"),
     _keep(0x00080070, "Manufacturer", required=True),
     _empty(0x00080090, "ReferringPhysicianName", _STUDY_T2),
-    _keep(0x00081030, "StudyDescription"),
-    _keep(0x0008103E, "SeriesDescription"),
+    _descriptor(0x00081030, "StudyDescription"),
+    _descriptor(0x0008103E, "SeriesDescription"),
     _keep(0x00081090, "ManufacturerModelName"),
     _seq(0x00081140, "ReferencedImageSequence", _REF, IMAGE_REFERENCE_ITEM),
     _seq(0x00082112, "SourceImageSequence", _REF, IMAGE_REFERENCE_ITEM),

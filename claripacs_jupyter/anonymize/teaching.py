@@ -30,6 +30,7 @@ from pydicom.uid import (
 
 from ..errors import InvalidDicomError
 from .age import teaching_age
+from .descriptors import Identifiers, clean_descriptor, identifiers_of
 from .profiles import TEACHING, Action, Profile, Rule
 from .review import review_reasons
 from .uids import (
@@ -46,6 +47,12 @@ logger = logging.getLogger(__name__)
 
 #: (0012,0063) *DeidentificationMethod* written when no review is needed.
 DEIDENTIFICATION_METHOD = "ClariPACS teaching whitelist; UIDs remapped; dates removed"
+
+#: The review reason of a description that still holds a long number.
+SUSPICIOUS_DESCRIPTOR = (
+    "a study or series description holds a long number that may be an identifier "
+    "(names, identifiers and dates known to the file were cut out)"
+)
 
 _SOP_CLASS = 0x00080016
 _SOP_INSTANCE = 0x00080018
@@ -139,8 +146,11 @@ def anonymize_teaching(
     reasons = review_reasons(ds)
     original_accession = _original_accession(ds)
     syntax = _transfer_syntax(ds)
-    out = _Cleaner(bytes(key), accession, _encoding(ds, syntax)).clean(ds, TEACHING)
+    cleaner = _Cleaner(bytes(key), accession, _encoding(ds, syntax), identifiers_of(ds))
+    out = cleaner.clean(ds, TEACHING)
     _fill_identity(out, ds, bytes(key))
+    if cleaner.suspicious_descriptor:
+        reasons.append(SUSPICIOUS_DESCRIPTOR)
 
     for tag, vr, value in _added_elements(reasons):
         out[tag] = text_element(tag, vr, value, out)
@@ -173,10 +183,17 @@ class _Cleaner:
     """Applies a profile to a dataset and, recursively, to kept sequences."""
 
     def __init__(
-        self, key: bytes, accession: str, encoding: tuple[bool, bool] | None
+        self,
+        key: bytes,
+        accession: str,
+        encoding: tuple[bool, bool] | None,
+        identifiers: Identifiers,
     ) -> None:
         self.key = key
         self.accession = accession
+        self.identifiers = identifiers
+        #: Set when a cleaned description still holds a long number.
+        self.suspicious_descriptor = False
         # (implicit VR, little endian) of the output, or None for a dataset
         # built in memory, which pydicom encodes as a whole when writing.
         self.encoding = encoding
@@ -259,7 +276,36 @@ class _Cleaner:
         if action is Action.SEX:
             sex = values[0].upper() if len(values) == 1 else ""
             return text_element(tag, "CS", sex if sex in _SEXES else "", out)
+        if action is Action.DESCRIPTOR:
+            return self._descriptor(src, tag, elem, values, out)
         raise AssertionError(f"unhandled action {action}")  # pragma: no cover
+
+    def _descriptor(
+        self,
+        src: Dataset,
+        tag: BaseTag,
+        elem: DataElement | RawDataElement,
+        values: list[str],
+        out: Dataset,
+    ) -> DataElement | RawDataElement | None:
+        """A description without names, identifiers and dates."""
+        cleaned = [clean_descriptor(value, self.identifiers) for value in values]
+        if any(c.suspicious for c in cleaned):
+            self.suspicious_descriptor = True
+        if not any(c.removed for c in cleaned):
+            return self._copy(src, tag, elem)
+
+        if logger.isEnabledFor(logging.DEBUG):
+            kinds = sorted({kind for c in cleaned for kind in c.removed})
+            logger.debug(
+                "cut %s out of (%04X,%04X)", ", ".join(kinds), tag >> 16, tag & 0xFFFF
+            )
+        texts = [c.text for c in cleaned]
+        vr = dictionary_VR(tag)
+        if all(text.isascii() for text in texts):
+            return text_element(tag, vr, texts, out)
+        # pydicom encodes it on writing, in the kept Specific Character Set
+        return DataElement(tag, vr, texts if len(texts) != 1 else texts[0])
 
     def _copy(
         self, src: Dataset, tag: BaseTag, elem: DataElement | RawDataElement

@@ -39,9 +39,12 @@ def ascii_text(elem: DataElement | RawDataElement | None) -> str | None:
     str or None
         The undecoded bytes as text, padding included; None when `elem` is
         not a raw element, has no value, or is not ASCII (pydicom must
-        convert it).
+        convert it). Bytes with an ESC are not ASCII text here: they switch
+        to another character set (ISO 2022 code extensions, seven bits wide).
     """
     if not isinstance(elem, RawDataElement) or elem.value is None:
+        return None
+    if b"\x1b" in elem.value:
         return None
     try:
         return elem.value.decode("ascii")

@@ -1,0 +1,250 @@
+"""Descriptions cleaned of the patient's names, identifiers and dates.
+
+Technologists type what they like into (0008,1030) *StudyDescription* and
+(0008,103E) *SeriesDescription*: "CT CHEST 10234567", "DOE JOHN 3D
+03/14/2021". The teaching profile keeps these descriptions, so before they are
+written every token that is the patient's name (any part of it, in any order
+or case), one of the instance's identifiers (patient ID, other IDs, accession,
+study and procedure IDs) or a date is cut out. What is left is checked once
+more: a long run of digits may be an identifier nobody named, and the case is
+then held for review rather than trusted.
+
+The scan runs on decoded text (pydicom decodes with the file's (0008,0005)
+*SpecificCharacterSet*), so a Cyrillic or Japanese name is found as well as a
+Latin one. Names in scripts written without spaces (Chinese, Japanese,
+Korean) are matched anywhere in the text, the others only as whole words.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydicom import Dataset
+from pydicom.multival import MultiValue
+
+from .values import text_values
+
+__all__ = ["Cleaned", "Identifiers", "clean_descriptor", "identifiers_of"]
+
+# Person names of the instance: the patient's, and the staff's, whose names
+# have no place in a teaching file either.
+_NAME_TAGS = (
+    0x00100010,  # PatientName
+    0x00101001,  # OtherPatientNames
+    0x00101005,  # PatientBirthName
+    0x00101060,  # PatientMotherBirthName
+    0x00080090,  # ReferringPhysicianName
+    0x00081050,  # PerformingPhysicianName
+    0x00081060,  # NameOfPhysiciansReadingStudy
+    0x00081070,  # OperatorsName
+    0x00321032,  # RequestingPhysician
+)
+
+# Identifiers that technologists copy into descriptions.
+_ID_TAGS = (
+    0x00100020,  # PatientID
+    0x00101000,  # OtherPatientIDs
+    0x00080050,  # AccessionNumber
+    0x00200010,  # StudyID
+    0x00401001,  # RequestedProcedureID
+    0x00400009,  # ScheduledProcedureStepID
+    0x00400253,  # PerformedProcedureStepID
+    0x00380010,  # AdmissionID
+)
+_OTHER_IDS_SEQUENCE = 0x00101002  # OtherPatientIDsSequence, items hold PatientID
+
+#: Shorter name parts and identifiers are not looked for: "J" or "12" would
+#: cut letters and numbers out of ordinary words ("T1", "LEVEL 12").
+MIN_TOKEN_LENGTH = 3
+#: The same for names in scripts written without spaces, whose family and
+#: given names are often two characters (山田, 太郎).
+MIN_UNSPACED_LENGTH = 2
+
+#: A run of this many digits left in a description may be an identifier.
+SUSPICIOUS_DIGITS = 6
+
+_MONTHS = (
+    "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|"
+    "aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+# Dates as people and scanners write them: 2021-03-14, 03/14/2021, 14.03.21,
+# 20210314, 14 Mar 2021, March 14, 2021, Mar-14-2021.
+_DATE = re.compile(
+    r"(?<![\w])(?:"
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    r"|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
+    r"|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    rf"|\d{{1,2}}[ -](?:{_MONTHS})\.?[ -,]*\d{{2,4}}"
+    rf"|(?:{_MONTHS})\.?[ -]\d{{1,2}}(?:st|nd|rd|th)?,?[ -]\d{{2,4}}"
+    r")(?![\w])",
+    re.IGNORECASE,
+)
+_LONG_DIGITS = re.compile(rf"\d{{{SUSPICIOUS_DIGITS},}}")
+# Separators left behind once a token is cut: runs of them become one space.
+_LEFTOVER = re.compile(r"(?:\s*[\^,;:/_|]\s*|\s+-\s+|\s)+")
+_EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
+_EDGES = " -.,;:/_^|"
+# Scripts written without spaces between words: a name is found anywhere.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """What must not stay in a description of one instance.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Parts of person names (family, given, middle names), as written.
+    ids : tuple of str
+        Identifier values (patient and other IDs, accession, study and
+        procedure IDs).
+    """
+
+    names: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """A description after :func:`clean_descriptor`.
+
+    Attributes
+    ----------
+    text : str
+        The description without the tokens found.
+    removed : tuple of str
+        The kinds of token cut out, among "name", "identifier" and "date", in
+        that order; never the tokens themselves.
+    suspicious : bool
+        True when a run of :data:`SUSPICIOUS_DIGITS` or more digits is left:
+        the description may still carry an identifier.
+    """
+
+    text: str
+    removed: tuple[str, ...] = ()
+    suspicious: bool = False
+
+
+def identifiers_of(ds: Dataset) -> Identifiers:
+    """The names and identifiers of `ds` that its descriptions must not carry.
+
+    Parameters
+    ----------
+    ds : pydicom.Dataset
+        The instance as received (before anonymization).
+
+    Returns
+    -------
+    Identifiers
+        Name parts and identifier values of at least
+        :data:`MIN_TOKEN_LENGTH` characters, each once.
+    """
+    names: list[str] = []
+    for tag in _NAME_TAGS:
+        for value in _person_names(ds, tag):
+            names.extend(_name_parts(value))
+    ids = [value for tag in _ID_TAGS for value in text_values(ds, tag)]
+    try:
+        items = ds[_OTHER_IDS_SEQUENCE].value if _OTHER_IDS_SEQUENCE in ds else []
+    except Exception:  # an undecodable sequence holds nothing we can read
+        items = []
+    for item in items or []:
+        ids.extend(text_values(item, 0x00100020))
+    return Identifiers(
+        names=_long_enough(names),
+        ids=_long_enough(value.strip() for value in ids),
+    )
+
+
+def clean_descriptor(text: str, identifiers: Identifiers) -> Cleaned:
+    """Cut names, identifiers and dates out of one description.
+
+    Parameters
+    ----------
+    text : str
+        The decoded value of a description element.
+    identifiers : Identifiers
+        What :func:`identifiers_of` found in the same instance.
+
+    Returns
+    -------
+    Cleaned
+        The description that may be kept, what kinds of token were cut, and
+        whether a long number is still in it.
+    """
+    removed: list[str] = []
+    names, ids = _patterns(identifiers)
+    for kind, pattern in (("name", names), ("identifier", ids), ("date", _DATE)):
+        if pattern is None:
+            continue
+        text, count = pattern.subn(" ", text)
+        if count:
+            removed.append(kind)
+    if removed:
+        text = _EMPTY_BRACKETS.sub(" ", text)
+        text = _LEFTOVER.sub(" ", text).strip(_EDGES)
+    return Cleaned(text, tuple(removed), bool(_LONG_DIGITS.search(text)))
+
+
+def _person_names(ds: Dataset, tag: int) -> list[str]:
+    """The values of a PN element, decoded, each with all its groups."""
+    if tag not in ds:
+        return []
+    try:
+        value = ds[tag].value
+    except Exception:  # an undecodable name cannot be looked for
+        return []
+    if value is None or value == "":
+        return []
+    values = value if isinstance(value, MultiValue | list) else [value]
+    return [str(v) for v in values if v]
+
+
+def _name_parts(value: str) -> list[str]:
+    """The parts of a PN value: components of each group, split at spaces."""
+    parts: list[str] = []
+    for group in value.split("="):
+        for component in group.split("^"):
+            parts.extend(component.replace(",", " ").split())
+    return parts
+
+
+def _long_enough(values: Iterable[str]) -> tuple[str, ...]:
+    """Values long enough to look for (see :data:`MIN_TOKEN_LENGTH`), each once."""
+    return tuple(
+        dict.fromkeys(
+            v
+            for v in values
+            if len(v)
+            >= (MIN_UNSPACED_LENGTH if _UNSPACED.search(v) else MIN_TOKEN_LENGTH)
+        )
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _patterns(
+    identifiers: Identifiers,
+) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """Compiled patterns of the names and of the identifiers (None when none).
+
+    Cached: the instances of one import share their patient.
+    """
+    return _alternation(identifiers.names), _alternation(identifiers.ids)
+
+
+def _alternation(tokens: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern matching any of `tokens`, longest first, case-insensitively."""
+    if not tokens:
+        return None
+    alternatives = []
+    for token in sorted(tokens, key=len, reverse=True):
+        escaped = re.escape(token)
+        if _UNSPACED.search(token):
+            alternatives.append(escaped)
+        else:
+            alternatives.append(rf"(?<![^\W_]){escaped}(?![^\W_])")
+    return re.compile("|".join(alternatives), re.IGNORECASE)

@@ -1,0 +1,175 @@
+"""Descriptions keep no names, identifiers or dates (cases A07 and A17).
+
+Each case builds its input on a real pydicom-data file, writes it, anonymizes
+what is read back and checks the bytes written.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pydicom import Dataset
+
+from claripacs_jupyter.anonymize.descriptors import (
+    Identifiers,
+    clean_descriptor,
+    identifiers_of,
+)
+from claripacs_jupyter.anonymize.teaching import SUSPICIOUS_DESCRIPTOR
+from tests.anonymize.conftest import anonymized_bytes, from_bytes, real_file, to_bytes
+
+DOE = Identifiers(names=("DOE", "JOHN"), ids=("10234567", "PAT0042"))
+
+
+def _ct(**elements: object) -> Dataset:
+    ds = real_file("CT_small.dcm")
+    for keyword, value in elements.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
+class TestCleanDescriptor:
+    @pytest.mark.parametrize(
+        ("text", "kept", "removed"),
+        [
+            ("CT CHEST 10234567", "CT CHEST", ("identifier",)),
+            ("DOE JOHN 3D 03/14/2021", "3D", ("name", "date")),
+            ("Doe^John chest", "chest", ("name",)),
+            ("john doe, abdomen", "abdomen", ("name",)),
+            ("CT ABD 2021-03-14 (DOE)", "CT ABD", ("name", "date")),
+            ("MR BRAIN 14 Mar 2021", "MR BRAIN", ("date",)),
+            ("MR BRAIN March 14, 2021", "MR BRAIN", ("date",)),
+            ("HEAD 20210314", "HEAD", ("date",)),
+            ("pat0042 knee", "knee", ("identifier",)),
+        ],
+    )
+    def test_names_identifiers_and_dates_are_cut_out(
+        self, text: str, kept: str, removed: tuple[str, ...]
+    ) -> None:
+        cleaned = clean_descriptor(text, DOE)
+
+        assert cleaned.text == kept
+        assert cleaned.removed == removed
+        assert not cleaned.suspicious
+
+    @pytest.mark.parametrize(
+        "text", ["T1 AX POST GD", "JOHNSON KNEE", "AX T2 FLAIR 3MM", "CT C-A-P 5.0"]
+    )
+    def test_ordinary_descriptions_are_left_as_they_are(self, text: str) -> None:
+        cleaned = clean_descriptor(text, DOE)
+
+        assert cleaned.text == text
+        assert cleaned.removed == ()
+        assert not cleaned.suspicious
+
+    def test_a_long_number_nobody_named_is_suspicious(self) -> None:
+        cleaned = clean_descriptor("SERIES 9876543", DOE)
+
+        assert cleaned.text == "SERIES 9876543"
+        assert cleaned.suspicious
+
+    def test_names_in_unspaced_scripts_are_found_inside_words(self) -> None:
+        japanese = Identifiers(names=("山田", "太郎"))
+
+        assert clean_descriptor("CT 山田太郎胸部", japanese).text == "CT 胸部"
+
+    def test_short_parts_and_ids_are_not_looked_for(self) -> None:
+        found = identifiers_of(
+            _ct(PatientName="LI^JO^MARIA", PatientID="12", AccessionNumber="A123")
+        )
+
+        assert "MARIA" in found.names and "A123" in found.ids
+        assert "LI" not in found.names and "JO" not in found.names
+        assert "12" not in found.ids
+
+
+class TestCaseA07:
+    def test_descriptions_lose_the_accession_the_name_and_the_date(self) -> None:
+        ds = _ct(
+            PatientName="DOE^JOHN",
+            AccessionNumber="10234567",
+            StudyDescription="CT CHEST 10234567",
+            SeriesDescription="DOE JOHN 3D 03/14/2021",
+        )
+        data_in = to_bytes(ds)
+
+        result, data = anonymized_bytes(data_in)
+        out = from_bytes(data)
+
+        assert b"10234567" in data_in and b"DOE" in data_in
+        assert out.StudyDescription == "CT CHEST"
+        assert out.SeriesDescription == "3D"
+        for leaked in (b"10234567", b"DOE", b"JOHN", b"03/14/2021", b"2021"):
+            assert leaked not in data
+        assert SUSPICIOUS_DESCRIPTOR not in result.review_reasons
+
+    def test_the_name_is_found_in_any_order_and_case(self) -> None:
+        ds = _ct(PatientName="DOE^JOHN", SeriesDescription="Chest john Doe late")
+
+        _, data = anonymized_bytes(to_bytes(ds))
+
+        assert from_bytes(data).SeriesDescription == "Chest late"
+        assert b"john" not in data.lower() and b"doe" not in data.lower()
+
+    def test_a_long_unexplained_number_holds_the_case_for_review(self) -> None:
+        ds = _ct(PatientName="DOE^JOHN", StudyDescription="CT HEAD 55512345")
+
+        result, data = anonymized_bytes(to_bytes(ds))
+        out = from_bytes(data)
+
+        assert SUSPICIOUS_DESCRIPTOR in result.review_reasons
+        assert "PatientIdentityRemoved" not in out
+        assert out.StudyDescription == "CT HEAD 55512345"
+
+    def test_a_plain_description_is_copied_untouched(self) -> None:
+        ds = _ct(StudyDescription="CT CHEST W CONTRAST")
+
+        result, data = anonymized_bytes(to_bytes(ds))
+
+        assert from_bytes(data).StudyDescription == "CT CHEST W CONTRAST"
+        assert result.review_reasons == []
+        assert from_bytes(data).PatientIdentityRemoved == "YES"
+
+
+class TestCaseA17:
+    def test_a_cyrillic_description_keeps_its_character_set_and_loses_the_name(
+        self,
+    ) -> None:
+        ds = _ct(
+            SpecificCharacterSet="ISO_IR 192",
+            PatientName="Иванов^Иван",
+            StudyDescription="КТ грудной клетки Иванов",
+            SeriesDescription="Аксиальные 5 мм",
+        )
+        data_in = to_bytes(ds)
+
+        _, data = anonymized_bytes(data_in)
+        out = from_bytes(data)
+
+        assert "Иванов".encode() in data_in
+        assert out.SpecificCharacterSet == "ISO_IR 192"
+        assert out.StudyDescription == "КТ грудной клетки"
+        assert out.SeriesDescription == "Аксиальные 5 мм"
+        assert "Иванов".encode() not in data and "Иван".encode() not in data
+
+    def test_a_japanese_description_in_iso_2022_round_trips_without_the_name(
+        self,
+    ) -> None:
+        ds = _ct(
+            SpecificCharacterSet=["", "ISO 2022 IR 87"],
+            PatientName="Yamada^Tarou=山田^太郎",
+            StudyDescription="CT 山田 胸部",
+            SeriesDescription="胸部 単純",
+        )
+        data_in = to_bytes(ds)
+
+        _, data = anonymized_bytes(data_in)
+        out = from_bytes(data)
+
+        # the JIS X 0208 bytes of 山田, between the escape sequences
+        yamada = "山田".encode("iso2022_jp")[3:-3]
+        assert yamada in data_in
+        assert out.SpecificCharacterSet == ["", "ISO 2022 IR 87"]
+        assert out.StudyDescription == "CT 胸部"
+        assert out.SeriesDescription == "胸部 単純"
+        assert yamada not in data
+        assert b"Yamada" not in data and b"YAMADA" not in data.upper()
