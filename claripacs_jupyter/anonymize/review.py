@@ -15,7 +15,7 @@ from pydicom import Dataset
 
 from .values import text_value, text_values
 
-__all__ = ["SECONDARY_CAPTURE_CLASSES", "review_reasons"]
+__all__ = ["SECONDARY_CAPTURE_CLASSES", "document_refusal", "review_reasons"]
 
 #: Secondary Capture SOP classes (PS3.4 B.5): digitized films, screens, scans.
 SECONDARY_CAPTURE_CLASSES = frozenset(
@@ -54,6 +54,45 @@ _PHOTO_MODALITIES = frozenset({"XC", "ES", "GM", "SM"})
 
 # Grey-scale modalities whose colour images are renderings or captures.
 _GREY_MODALITIES = frozenset({"CT", "MR", "PT", "NM", "CR", "DX", "MG", "XA", "RF"})
+
+# SOP classes whose content is free text or a whole document (PS3.4 B.5):
+# structured reports, key object selections and CAD results (…88.*), encapsulated
+# PDF, CDA and the like (…104.*), and presentation states, whose text and
+# graphic annotations name patients as often as findings (…11.*).
+_DOCUMENT_CLASSES = (
+    ("1.2.840.10008.5.1.4.1.1.88.", "structured report"),
+    ("1.2.840.10008.5.1.4.1.1.104.", "encapsulated document"),
+    ("1.2.840.10008.5.1.4.1.1.11.", "presentation state"),
+)
+
+
+def document_refusal(ds: Dataset) -> str | None:
+    """Why `ds` is refused as a document, or None when it is no document.
+
+    A header whitelist keeps what it knows of an image and drops the rest, but
+    a report, a PDF or a presentation state *is* its free text: cleaned, it
+    would be empty, and kept, it would leak. Such instances are refused.
+
+    Parameters
+    ----------
+    ds : pydicom.Dataset
+        The instance as received.
+
+    Returns
+    -------
+    str or None
+        A sentence that says what the instance is and why it is refused,
+        without any value from the file; None for other SOP classes.
+    """
+    sop_class = text_value(ds, 0x00080016)
+    for prefix, kind in _DOCUMENT_CLASSES:
+        if sop_class.startswith(prefix):
+            return (
+                f"refused: this {kind} carries free text or a whole document, "
+                "which the teaching anonymizer cannot clean (only images are stored)"
+            )
+    return None
+
 
 # Series Descriptions and Image Type values that vendors give dose screens
 # (GE "Dose Report", Philips "Dose Info", Siemens "Patient Protocol", Canon

@@ -28,11 +28,11 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
 )
 
-from ..errors import InvalidDicomError
+from ..errors import InvalidDicomError, InvalidInputError
 from .age import teaching_age
 from .descriptors import Identifiers, clean_descriptor, identifiers_of
 from .profiles import TEACHING, Action, Profile, Rule
-from .review import review_reasons
+from .review import document_refusal, review_reasons
 from .uids import (
     IMPLEMENTATION_CLASS_UID,
     IMPLEMENTATION_VERSION_NAME,
@@ -135,6 +135,9 @@ def anonymize_teaching(
     ------
     ValueError
         If `key` or `accession` cannot be used.
+    InvalidInputError
+        If the instance is a document (structured report, encapsulated
+        document, presentation state): see :func:`document_refusal`.
     InvalidDicomError
         If the instance lacks a UID a receiving PACS needs (SOP Class, SOP
         Instance, Study or Series Instance UID) or has encapsulated pixel
@@ -142,6 +145,9 @@ def anonymize_teaching(
     """
     _check_key(key)
     _check_accession(accession)
+    refusal = document_refusal(ds)
+    if refusal is not None:
+        raise InvalidInputError(refusal)
 
     reasons = review_reasons(ds)
     original_accession = _original_accession(ds)

@@ -40,6 +40,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..anonymize import anonymize_teaching, remap_uid, review_reasons
 from ..anonymize.profiles import TEACHING
+from ..anonymize.review import document_refusal
 from ..dicom import (
     HeaderRead,
     ReadLimits,
@@ -634,6 +635,9 @@ def _check_storable(ds: Dataset, header: HeaderRead | None) -> None:
         has_pixels = header.pixel_tag is not None
     else:
         has_pixels = any(keyword in ds for keyword in _PIXEL_KEYWORDS)
+    refusal = document_refusal(ds)
+    if refusal is not None:
+        raise InvalidInputError(refusal)
     if not has_pixels:
         kind = pydicom.uid.UID(sop_class).name if sop_class else "file"
         raise InvalidInputError(
