@@ -98,11 +98,17 @@ class Case:
     series: list[Series] = field(default_factory=list)
     series_count: int = 0
     instance_count: int = 0
+    #: A series of the case awaits a person's review (see Store.reviews).
+    review_pending: bool = False
 
     @property
     def needs_review(self) -> bool:
-        """True when the pixels may carry burned-in identifiers (see reasons)."""
-        return bool(self.review_reasons)
+        """True while a series may show burned-in identifiers nobody has checked.
+
+        `review_reasons` keeps every reason the case was ever flagged for; this
+        turns False once each flagged series is marked reviewed or masked.
+        """
+        return self.review_pending
 
     def to_dict(self, *, with_series: bool = True) -> dict[str, Any]:
         """Return a JSON-safe dict of the case, with its series unless told not."""
@@ -116,6 +122,7 @@ class Case:
             "owner": self.owner,
             "created": self.created.isoformat(),
             "review_reasons": list(self.review_reasons),
+            "review_pending": self.review_pending,
             "series_count": self.series_count,
             "instance_count": self.instance_count,
         }

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import func, select
 
+from . import review
 from .accession import normalize
 from .ordering import sort_instances
 from .schema import cases, instances, series
@@ -88,6 +89,7 @@ def cases_frame(store: Store) -> pd.DataFrame:
             totals.c.series_count,
             totals.c.instance_count,
             totals.c.frame_count,
+            review.pending_column(),
         )
         .select_from(cases.outerjoin(totals, totals.c.accession == cases.c.accession))
         .order_by(cases.c.created.desc(), cases.c.accession)
@@ -107,7 +109,7 @@ def cases_frame(store: Store) -> pd.DataFrame:
             "series_count": row.series_count or 0,
             "instance_count": row.instance_count or 0,
             "frame_count": row.frame_count or 0,
-            "needs_review": bool(row.review_reasons),
+            "needs_review": bool(row.review_pending),
             "review_reasons": "; ".join(row.review_reasons),
         }
         for row in rows

@@ -51,6 +51,7 @@ from ..dicom import (
 )
 from ..dicom.series import frame_positions
 from ..errors import ClaripacsError, InvalidDicomError, InvalidInputError, StoreError
+from . import review
 from .accession import new_accession
 from .journal import Journal, prune_empty_folders
 from .layout import (
@@ -534,6 +535,14 @@ class Batch:
         if new_series:
             conn.execute(insert(series), new_series)
         conn.execute(insert(instances), [item.instance_row for item in settled])
+
+        flagged: dict[str, tuple[str, list[str]]] = {}
+        for item in settled:
+            if item.review_reasons:
+                uid = item.series_row["uid"]
+                _, reasons = flagged.setdefault(uid, (item.case.accession, []))
+                reasons.extend(r for r in item.review_reasons if r not in reasons)
+        review.flag(conn, flagged, self._now)
 
 
 def _guarded(outcome: Outcome, step: Callable[..., _T], *args: Any) -> _T | None:

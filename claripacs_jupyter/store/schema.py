@@ -16,12 +16,20 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["SCHEMA_VERSION", "cases", "instances", "metadata", "series", "settings"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "cases",
+    "instances",
+    "metadata",
+    "series",
+    "series_reviews",
+    "settings",
+]
 
 #: The layout of the tables below. A store written with a higher number is refused
 #: (an older claripacs must not write into a newer index); a lower one is migrated
 #: when the schema first changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -88,6 +96,32 @@ instances = Table(
     # False while image_info lacks what needs decoded pixels (see Store.image_info).
     Column("info_complete", Boolean, nullable=False, default=False),
     Column("added", DateTime(timezone=True), nullable=False),
+)
+
+# The review queue: one row per series whose pixels may carry burned-in
+# identifiers. Added in schema version 2.
+series_reviews = Table(
+    "series_reviews",
+    metadata,
+    Column(
+        "series_uid",
+        _UID,
+        ForeignKey("series.uid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "accession",
+        String(16),
+        ForeignKey("cases.accession", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("reasons", JSON, nullable=False, default=list),
+    # "pending" until a person clears it as "reviewed" or "masked"
+    Column("status", String(16), nullable=False, default="pending", index=True),
+    Column("flagged", DateTime(timezone=True), nullable=False),
+    Column("cleared_by", String(200), nullable=True),
+    Column("cleared_at", DateTime(timezone=True), nullable=True),
 )
 
 settings = Table(

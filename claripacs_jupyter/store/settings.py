@@ -12,7 +12,14 @@ from sqlalchemy import Connection, insert, select, update
 from ..errors import InvalidInputError, StoreError
 from .schema import SCHEMA_VERSION, settings
 
-__all__ = ["KEY_BYTES", "StoreSettings", "initialize", "load", "save"]
+__all__ = [
+    "KEY_BYTES",
+    "StoreSettings",
+    "initialize",
+    "load",
+    "save",
+    "set_schema_version",
+]
 
 #: Length of the store's HMAC key for UID remapping, made once per store.
 KEY_BYTES = 32
@@ -113,3 +120,10 @@ def save(
         if done.rowcount == 0:
             conn.execute(insert(settings).values(key=name, value=value))
     return new
+
+
+def set_schema_version(conn: Connection, version: int) -> None:
+    """Record that the index now has the layout of schema `version`."""
+    conn.execute(
+        update(settings).where(settings.c.key == _VERSION_ROW).values(value=version)
+    )

@@ -32,6 +32,7 @@ from ..dicom import ReadLimits, image_info, read
 from ..dicom.series import Stack, assemble
 from ..errors import InvalidInputError, NotFoundError, StoreError
 from ..paths import data_dir
+from . import review
 from . import settings as store_settings
 from .accession import normalize
 from .case import Case, Instance, Series
@@ -379,12 +380,88 @@ class Store:
         key = normalize(accession)
         values["updated"] = datetime.now(UTC)
         with self._engine.begin() as conn:
+            if values.get("private") is False and review.pending_accessions(
+                conn, [key]
+            ):
+                waiting = len(review.reviews(conn, key, pending_only=True))
+                raise review.ReviewPendingError(
+                    f"case {key} stays private: {waiting} series may show burned-in "
+                    "patient details and await review; mark each one with "
+                    "store.mark_reviewed(accession, series_uid, by=...) first"
+                )
             done = conn.execute(
                 update(cases).where(cases.c.accession == key).values(**values)
             )
         if done.rowcount == 0:
             raise NotFoundError(f"no case {accession!r} in this store")
         return self.case(key)
+
+    def reviews(
+        self, accession: str | None = None, *, pending_only: bool = False
+    ) -> list[review.SeriesReview]:
+        """The review flags of a case's series, or of every case when None.
+
+        Parameters
+        ----------
+        accession : str, optional
+            The case; every case's flags when omitted.
+        pending_only : bool
+            Only the flags nobody has cleared yet (the review queue).
+
+        Returns
+        -------
+        list of SeriesReview
+            Oldest flag first, each with its reasons, status, and who
+            cleared it when.
+        """
+        key = None if accession is None else normalize(accession)
+        with self._engine.connect() as conn:
+            return review.reviews(conn, key, pending_only=pending_only)
+
+    def review_queue(self) -> list[review.SeriesReview]:
+        """Every flagged series that awaits a person's review, oldest first."""
+        return self.reviews(pending_only=True)
+
+    def mark_reviewed(
+        self, accession: str, series_uid: str, *, by: str, masked: bool = False
+    ) -> review.SeriesReview:
+        """Clear the review flag of one series: a person has checked its pixels.
+
+        The case may be made public (``update_case(acc, private=False)``)
+        once no flag of it is pending; the case itself stays as it is.
+
+        Parameters
+        ----------
+        accession : str
+            The case.
+        series_uid : str
+            The flagged series (see :meth:`reviews`).
+        by : str
+            Who checked it; kept with the flag.
+        masked : bool
+            True when the burned-in text was masked rather than found absent.
+
+        Raises
+        ------
+        NotFoundError
+            The case has no flag for this series.
+        InvalidInputError
+            `by` is empty or too long.
+        """
+        status = "masked" if masked else "reviewed"
+        with self._engine.begin() as conn:
+            done = review.clear(
+                conn,
+                normalize(accession),
+                series_uid,
+                by=by,
+                status=status,
+                now=datetime.now(UTC),
+            )
+        logger.info(
+            "review of a series of case %s cleared as %s", done.accession, status
+        )
+        return done
 
     def delete(self, accession: str) -> None:
         """Delete a case: its index rows in one transaction, then its files.
@@ -657,7 +734,12 @@ class Store:
             .subquery()
         )
         query = (
-            select(cases, counts.c.series_count, counts.c.instance_count)
+            select(
+                cases,
+                counts.c.series_count,
+                counts.c.instance_count,
+                review.pending_column(),
+            )
             .select_from(
                 cases.outerjoin(counts, counts.c.accession == cases.c.accession)
             )
@@ -683,6 +765,22 @@ class Store:
         recover(self.path, indexed)
 
 
+def _migrate(engine: Engine, version: int) -> None:
+    """Bring an index of an older schema version up to :data:`SCHEMA_VERSION`.
+
+    The new tables exist already (``create_all``); what older versions kept
+    in another form is carried over here, in one transaction.
+    """
+    with engine.begin() as conn:
+        if version < 2:
+            flagged = review.backfill(conn, datetime.now(UTC))
+            logger.info(
+                "store index migrated to schema 2: %d series in the review queue",
+                flagged,
+            )
+        store_settings.set_schema_version(conn, SCHEMA_VERSION)
+
+
 def _prepare_index(
     engine: Engine, teaching: bool | None
 ) -> tuple[bytes, StoreSettings]:
@@ -699,6 +797,8 @@ def _prepare_index(
             f"the store index has schema version {version}, newer than this "
             f"claripacs ({SCHEMA_VERSION}): upgrade claripacs-jupyter"
         )
+    if version < SCHEMA_VERSION:
+        _migrate(engine, version)
     if teaching is not None and teaching != current.teaching:
         state = "on" if current.teaching else "off"
         raise StoreError(
@@ -784,6 +884,7 @@ def _case(row: Any) -> Case:
         review_reasons=list(row.review_reasons),
         series_count=row.series_count or 0,
         instance_count=row.instance_count or 0,
+        review_pending=bool(row.review_pending),
     )
 
 
