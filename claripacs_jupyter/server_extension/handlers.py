@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import json
 import math
 import os
 import re
@@ -108,6 +109,22 @@ class ClaripacsAPIHandler(_StoreHandlerMixin, APIHandler):
             # Unexpected: say nothing about the internals.
             reply = {"message": "Unhandled error", "reason": None}
         self.finish(json_encode(reply))
+
+    def _json_object(self) -> dict[str, Any]:
+        """The request body as a JSON object; 400 for anything else."""
+        try:
+            body = json.loads(self.request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInputError("The request body is not JSON.") from None
+        if not isinstance(body, dict):
+            raise InvalidInputError("The request body must be a JSON object.")
+        return body
+
+    def _user_name(self) -> str:
+        """The name of the user the server authenticated, for the record."""
+        user = self.current_user
+        name = getattr(user, "display_name", "") or getattr(user, "username", "")
+        return str(name or "unknown user")
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Log a ClaripacsError as one line (it is the caller's mistake, not ours)."""
@@ -279,7 +296,12 @@ class FoldersHandler(ClaripacsAPIHandler):
 
 
 class CaseHandler(ClaripacsAPIHandler):
-    """``GET cases/<acc>`` (detail with image info) and ``DELETE cases/<acc>``."""
+    """``GET``, ``PATCH`` and ``DELETE cases/<acc>``.
+
+    GET gives the detail with image info; PATCH changes the editable fields
+    (description, notes, folder, private) given as a JSON object; DELETE
+    removes the case.
+    """
 
     @web.authenticated
     @authorized
@@ -290,12 +312,70 @@ class CaseHandler(ClaripacsAPIHandler):
 
     @web.authenticated
     @authorized
+    async def patch(self, accession: str) -> None:
+        """Change fields of the case; 409 to make it public while under review."""
+        fields = self._json_object()
+        case = await self.blocking(self.store.update_case, accession, **fields)
+        self.finish(json_encode(_case_summary(case)))
+
+    @web.authenticated
+    @authorized
     async def delete(self, accession: str) -> None:
         """Delete the case, its files and its index rows."""
         await self.blocking(self.store.delete, accession)
         self.log.info("claripacs: case %s deleted", accession)
         self.set_status(204)
         self.finish()
+
+
+class ReviewQueueHandler(ClaripacsAPIHandler):
+    """``GET reviews``: the series awaiting review; ``?all=1`` adds cleared ones."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """List the review flags of every case, oldest first."""
+        every = self.get_query_argument("all", "") in ("1", "true")
+        found = await self.blocking(self.store.reviews, None, pending_only=not every)
+        self.finish(json_encode({"reviews": [r.to_dict() for r in found]}))
+
+
+class CaseReviewsHandler(ClaripacsAPIHandler):
+    """``GET cases/<acc>/reviews`` and ``POST cases/<acc>/reviews/<series>``.
+
+    POST clears one flagged series with ``{"status": "reviewed"}`` or
+    ``{"status": "masked"}``, in the name of the authenticated user.
+    """
+
+    @web.authenticated
+    @authorized
+    async def get(self, accession: str, series_uid: str | None = None) -> None:
+        """The case's flags, cleared or not (a 404 for an unknown case)."""
+        await self.blocking(self.store.case, accession)
+        found = await self.blocking(self.store.reviews, accession)
+        if series_uid is not None:
+            found = [r for r in found if r.series_uid == series_uid]
+            if not found:
+                raise NotFoundError(f"case {accession} has no flag for that series")
+        self.finish(json_encode({"reviews": [r.to_dict() for r in found]}))
+
+    @web.authenticated
+    @authorized
+    async def post(self, accession: str, series_uid: str | None = None) -> None:
+        """Clear the flag of one series as reviewed or masked."""
+        if series_uid is None:
+            raise InvalidInputError("Name the series: POST cases/<acc>/reviews/<uid>.")
+        status = self._json_object().get("status")
+        if status not in ("reviewed", "masked"):
+            raise InvalidInputError('status must be "reviewed" or "masked".')
+        done = await self.blocking(
+            self.store.mark_reviewed,
+            accession,
+            series_uid,
+            by=self._user_name(),
+            masked=status == "masked",
+        )
+        self.finish(json_encode(done.to_dict()))
 
 
 @web.stream_request_body
@@ -662,7 +742,9 @@ HANDLERS: list[tuple[str, type[web.RequestHandler]]] = [
     (r"claripacs/api/cases/?", CasesHandler),
     (r"claripacs/api/folders/?", FoldersHandler),
     (r"claripacs/api/upload/?", UploadHandler),
+    (r"claripacs/api/reviews/?", ReviewQueueHandler),
     (_CASE + r"/?", CaseHandler),
+    (_CASE + r"/reviews(?:/(?P<series_uid>[^/]+))?/?", CaseReviewsHandler),
     (_CASE + r"/zip", ZipHandler),
     (_INSTANCE + r"/dicom", DicomHandler),
     (_INSTANCE + r"/frames/(?P<frame>[^/]+)\.png", PngFrameHandler),

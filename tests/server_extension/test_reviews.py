@@ -1,0 +1,135 @@
+"""The review queue over REST: flags listed, cleared by the user, publishing refused.
+
+A real ultrasound from pydicom-data (flagged on the way in) and a real CT
+slice (not flagged) are uploaded through the API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from .helpers import Upload
+from .test_handlers import API, get_json, upload_one
+
+
+@pytest.fixture
+def us_case(upload: Upload, jp_asyncio_loop: Any) -> dict[str, str]:
+    """US1_J2KR.dcm (an RGB ultrasound, held for review) in the folder Abdomen."""
+    stored = upload_one(upload, "US1_J2KR.dcm", "Abdomen")
+    return jp_asyncio_loop.run_until_complete(stored)  # type: ignore[no-any-return]
+
+
+async def _send(jp_fetch: Any, method: str, *parts: str, body: object) -> Any:
+    return await jp_fetch(
+        *API, *parts, method=method, body=json.dumps(body), raise_error=False
+    )
+
+
+async def test_a_flagged_case_is_in_the_queue_and_cannot_go_public(
+    jp_fetch: Any, us_case: dict[str, str]
+) -> None:
+    accession = us_case["accession"]
+
+    queue = await get_json(jp_fetch, "reviews")
+    refused = await _send(
+        jp_fetch, "PATCH", "cases", accession, body={"private": False}
+    )
+    case = await get_json(jp_fetch, "cases", accession)
+
+    assert [r["accession"] for r in queue["reviews"]] == [accession]
+    assert queue["reviews"][0]["status"] == "pending"
+    assert any("ultrasound" in r for r in queue["reviews"][0]["reasons"])
+    assert refused.code == 409
+    assert "stays private" in json.loads(refused.body)["message"]
+    assert case["private"] is True and case["review_pending"] is True
+
+
+async def test_clearing_the_series_records_the_user_and_lets_the_case_go_public(
+    jp_fetch: Any, us_case: dict[str, str]
+) -> None:
+    accession = us_case["accession"]
+    (flag,) = (await get_json(jp_fetch, "cases", accession, "reviews"))["reviews"]
+
+    cleared = await _send(
+        jp_fetch,
+        "POST",
+        "cases",
+        accession,
+        "reviews",
+        flag["series_uid"],
+        body={"status": "masked"},
+    )
+    public = await _send(jp_fetch, "PATCH", "cases", accession, body={"private": False})
+    queue = await get_json(jp_fetch, "reviews")
+    history = await get_json(jp_fetch, "reviews", params={"all": "1"})
+
+    assert cleared.code == 200
+    record = json.loads(cleared.body)
+    assert record["status"] == "masked"
+    assert record["cleared_by"] and record["cleared_at"]
+    assert public.code == 200 and json.loads(public.body)["private"] is False
+    assert queue["reviews"] == []
+    assert [r["status"] for r in history["reviews"]] == ["masked"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"status": "approved"}, 400),
+        ({}, 400),
+        (["reviewed"], 400),
+    ],
+)
+async def test_a_bad_clearing_request_is_refused_and_changes_nothing(
+    jp_fetch: Any, us_case: dict[str, str], body: object, status: int
+) -> None:
+    accession = us_case["accession"]
+    (flag,) = (await get_json(jp_fetch, "cases", accession, "reviews"))["reviews"]
+
+    answer = await _send(
+        jp_fetch, "POST", "cases", accession, "reviews", flag["series_uid"], body=body
+    )
+    unknown = await _send(
+        jp_fetch,
+        "POST",
+        "cases",
+        accession,
+        "reviews",
+        "1.2.3",
+        body={"status": "reviewed"},
+    )
+    after = await get_json(jp_fetch, "cases", accession, "reviews")
+
+    assert answer.code == status
+    assert unknown.code == 404
+    assert [r["status"] for r in after["reviews"]] == ["pending"]
+
+
+async def test_patch_changes_a_clean_case_and_refuses_bad_fields(
+    jp_fetch: Any, upload: Upload
+) -> None:
+    accession = (await upload_one(upload, "CT_small.dcm", "Chest"))["accession"]
+
+    changed = await _send(
+        jp_fetch, "PATCH", "cases", accession, body={"private": False, "notes": "ok"}
+    )
+    unknown_field = await _send(jp_fetch, "PATCH", "cases", accession, body={"x": 1})
+    not_json = await jp_fetch(
+        *API, "cases", accession, method="PATCH", body="{", raise_error=False
+    )
+    missing = await _send(jp_fetch, "PATCH", "cases", "NOSUCH", body={"notes": "x"})
+
+    assert changed.code == 200
+    assert json.loads(changed.body)["private"] is False
+    assert (unknown_field.code, not_json.code, missing.code) == (400, 400, 404)
+
+
+async def test_the_reviews_of_an_unknown_case_are_a_404(jp_fetch: Any) -> None:
+    with pytest.raises(HTTPClientError) as caught:
+        await jp_fetch(*API, "cases", "NOSUCH", "reviews")
+
+    assert caught.value.code == 404
