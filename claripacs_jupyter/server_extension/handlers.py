@@ -649,7 +649,8 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
             accession=case.accession,
             description=case.description or "",
             folder=case.folder,
-            review_reasons=case.review_reasons,
+            # the banner stands while a series awaits review, not after
+            review_reasons=case.review_reasons if case.needs_review else [],
             detail=detail,
             module_urls=self._module_urls(),
             # mode=simple (the open URL format) hides the menus and this bar.

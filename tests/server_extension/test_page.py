@@ -112,3 +112,16 @@ async def test_viewer_module_that_page_js_imports_is_served(jp_fetch: Any) -> No
 
     assert imports
     assert all(r.code == 200 for r in responses)
+
+
+async def test_the_warning_goes_once_every_flagged_series_is_cleared(
+    jp_fetch: Any, upload: Upload, store: Any
+) -> None:
+    response = await upload([("US1_J2KR.dcm", sample_bytes("US1_J2KR.dcm"))])
+    flagged = json.loads(response.body)["accessions"][0]
+    for item in store.reviews(flagged):
+        store.mark_reviewed(flagged, item.series_uid, by="Dr Ana Teacher")
+
+    page = (await jp_fetch("claripacs", "case", flagged)).body.decode()
+
+    assert 'class="cp-review"' not in page
