@@ -27,7 +27,13 @@ from pydicom.multival import MultiValue
 
 from .values import text_values
 
-__all__ = ["Cleaned", "Identifiers", "clean_descriptor", "identifiers_of"]
+__all__ = [
+    "Cleaned",
+    "Identifiers",
+    "clean_descriptor",
+    "identifiers_of",
+    "scrub_identifiers",
+]
 
 # Person names of the instance: the patient's, and the staff's, whose names
 # have no place in a teaching file either.
@@ -176,9 +182,24 @@ def clean_descriptor(text: str, identifiers: Identifiers) -> Cleaned:
         The description that may be kept, what kinds of token were cut, and
         whether a long number is still in it.
     """
+    return _cut(text, identifiers, dates=True)
+
+
+def scrub_identifiers(text: str, identifiers: Identifiers) -> Cleaned:
+    """Cut the names and identifiers of `identifiers` out of any kept text.
+
+    Like :func:`clean_descriptor` without the dates, for the other free text
+    the teaching profile keeps (code meanings, window and LUT explanations),
+    where a date-like token may be a version or a code.
+    """
+    return _cut(text, identifiers, dates=False)
+
+
+def _cut(text: str, identifiers: Identifiers, *, dates: bool) -> Cleaned:
     removed: list[str] = []
     names, ids = _patterns(identifiers)
-    for kind, pattern in (("name", names), ("identifier", ids), ("date", _DATE)):
+    date = _DATE if dates else None
+    for kind, pattern in (("name", names), ("identifier", ids), ("date", date)):
         if pattern is None:
             continue
         text, count = pattern.subn(" ", text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -30,7 +30,13 @@ from pydicom.uid import (
 
 from ..errors import InvalidDicomError, InvalidInputError
 from .age import teaching_age
-from .descriptors import Identifiers, clean_descriptor, identifiers_of
+from .descriptors import (
+    Cleaned,
+    Identifiers,
+    clean_descriptor,
+    identifiers_of,
+    scrub_identifiers,
+)
 from .profiles import TEACHING, Action, Profile, Rule
 from .review import document_refusal, review_reasons
 from .uids import (
@@ -198,6 +204,8 @@ class _Cleaner:
         self.key = key
         self.accession = accession
         self.identifiers = identifiers
+        # free text is scanned only when the file names someone or something
+        self._scrubbing = bool(identifiers.names or identifiers.ids)
         #: Set when a cleaned description still holds a long number.
         self.suspicious_descriptor = False
         # (implicit VR, little endian) of the output, or None for a dataset
@@ -263,6 +271,8 @@ class _Cleaner:
         """The output element for a non-sequence rule, or None to drop it."""
         action = rule.action
         if action is Action.KEEP:
+            if self._scrubbing and _vr_of(tag, elem) in _FREE_TEXT_VRS:
+                return self._text(src, tag, elem, out, scrub_identifiers)
             return self._copy(src, tag, elem)
         if action is Action.EMPTY:
             return _empty(tag, out)
@@ -283,20 +293,25 @@ class _Cleaner:
             sex = values[0].upper() if len(values) == 1 else ""
             return text_element(tag, "CS", sex if sex in _SEXES else "", out)
         if action is Action.DESCRIPTOR:
-            return self._descriptor(src, tag, elem, values, out)
+            return self._text(src, tag, elem, out, clean_descriptor, values)
         raise AssertionError(f"unhandled action {action}")  # pragma: no cover
 
-    def _descriptor(
+    def _text(
         self,
         src: Dataset,
         tag: BaseTag,
         elem: DataElement | RawDataElement,
-        values: list[str],
         out: Dataset,
+        clean: Callable[[str, Identifiers], Cleaned],
+        values: list[str] | None = None,
     ) -> DataElement | RawDataElement | None:
-        """A description without names, identifiers and dates."""
-        cleaned = [clean_descriptor(value, self.identifiers) for value in values]
-        if any(c.suspicious for c in cleaned):
+        """Kept free text without what `clean` cuts out of it."""
+        if values is None:
+            values = element_text_values(src, tag, elem)
+        cleaned = [clean(value, self.identifiers) for value in values]
+        # a long number in a description may be an identifier; in a code
+        # value or an explanation it is usually a code
+        if clean is clean_descriptor and any(c.suspicious for c in cleaned):
             self.suspicious_descriptor = True
         if not any(c.removed for c in cleaned):
             return self._copy(src, tag, elem)
@@ -367,6 +382,22 @@ class _Cleaner:
         seq = DataElement(rule.tag, "SQ", Sequence(items))
         seq.is_undefined_length = elem.is_undefined_length
         return seq
+
+
+#: VRs of the free text the profile keeps; their values are scanned for the
+#: file's names and identifiers.
+_FREE_TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC"})
+
+
+def _vr_of(tag: BaseTag, elem: DataElement | RawDataElement) -> str:
+    """The VR of an element, from the dictionary when the file left it implicit."""
+    vr = elem.VR
+    if vr is None or vr == "UN":
+        try:
+            return str(dictionary_VR(tag))
+        except KeyError:
+            return "UN"
+    return str(vr)
 
 
 def _empty(tag: int, like: Dataset) -> DataElement | RawDataElement:
