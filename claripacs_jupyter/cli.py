@@ -1,4 +1,4 @@
-"""The ``claripacs`` command: import, list, search, export, delete, demo, lab."""
+"""The ``claripacs`` command: the store's subcommands, ``anonymize`` and ``lab``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import getpass
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from . import __version__
+from .deidentify import PROFILES, anonymize_sources, write_run
 from .errors import ClaripacsError
 from .store import Case, IngestReport, Store, open_store
 
@@ -119,6 +122,31 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("delete", _delete, "delete a case: its index rows and files")
     sub.add_argument("accession", metavar="ACCESSION")
 
+    sub = command(
+        "anonymize",
+        _anonymize,
+        "anonymize DICOM files, folders and ZIP archives into a folder or a ZIP, "
+        "without importing them",
+    )
+    sub.add_argument("paths", nargs="+", metavar="IN")
+    sub.add_argument("out", metavar="OUT", help="a folder, or a file ending in .zip")
+    sub.add_argument(
+        "--profile", default="teaching", choices=PROFILES, help="(default: teaching)"
+    )
+    keys = sub.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="the UID key, made there on the first run: runs with one key give "
+        "one study the same new UIDs",
+    )
+    keys.add_argument(
+        "--store-key",
+        action="store_true",
+        help="remap UIDs with the store's key, as its imports do",
+    )
+    sub.add_argument("--json", action="store_true", help="print the report as JSON")
+
     command("demo", _demo, "import the demo teaching set from pydicom-data")
 
     sub = command(
@@ -179,6 +207,51 @@ def _delete(args: argparse.Namespace, _extra: list[str]) -> int:
         store.delete(case.accession)
     print(f"Deleted case {case.accession} ({case.instance_count} file(s)).")
     return OK
+
+
+def _anonymize(args: argparse.Namespace, _extra: list[str]) -> int:
+    if args.store_key:
+        with _open(args, create=False) as store:
+            key, settings = store._key, store.settings
+    else:
+        key, settings = _key_file(args.key_file), None
+    run = anonymize_sources(
+        args.paths, profile=args.profile, key=key, settings=settings
+    )
+    written = write_run(run, args.out) if run.written else None
+
+    if args.json:
+        report = {
+            "out": str(written) if written else None,
+            "written": [
+                {"source": f.source, "name": f.name, "review_reasons": f.review_reasons}
+                for f in run.written
+            ],
+            "skipped": [{"source": o.source, "reason": o.reason} for o in run.skipped],
+        }
+        print(json.dumps(report, indent=2))
+    else:
+        flagged = sum(1 for f in run.written if f.review_reasons)
+        print(f"Anonymized {len(run.written)} file(s) into {written or args.out}.")
+        if flagged:
+            print(
+                f"{flagged} of them may show burned-in patient details in their "
+                "pixels: check them before sharing (--json lists why)."
+            )
+        for outcome in run.skipped:
+            print(f"skipped {outcome.source}: {outcome.reason}")
+    return OK if run.written else FAILED
+
+
+def _key_file(path: str | None) -> bytes | None:
+    """The key kept in `path`, made there when the file does not exist yet."""
+    if path is None:
+        return None
+    file = Path(path).expanduser()
+    if not file.exists():
+        file.write_bytes(secrets.token_bytes(32))
+        file.chmod(0o600)
+    return file.read_bytes()
 
 
 def _demo(args: argparse.Namespace, _extra: list[str]) -> int:

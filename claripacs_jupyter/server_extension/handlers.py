@@ -32,6 +32,7 @@ from tornado import httputil, iostream, web
 from tornado.escape import json_encode, url_escape
 from tornado.ioloop import IOLoop
 
+from ..deidentify import anonymize_sources, zip_bytes
 from ..dicom import Window, default_window, raw_frame, to_png
 from ..dicom.native import native_frame
 from ..errors import ClaripacsError, InvalidInputError, NotFoundError
@@ -376,6 +377,52 @@ class CaseReviewsHandler(ClaripacsAPIHandler):
             masked=status == "masked",
         )
         self.finish(json_encode(done.to_dict()))
+
+
+class AnonymizeHandler(ClaripacsAPIHandler):
+    """``POST anonymize``: a DICOM file or a ZIP in the body, anonymized back.
+
+    Nothing is stored. One file comes back as ``application/dicom``, several
+    (from a ZIP) as ``application/zip``; UIDs are remapped with the store's
+    key. ``X-Claripacs-Review`` carries the review reasons as JSON (they quote
+    nothing from the file); inputs that cannot be anonymized are a 400 with
+    the reason.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        """Anonymize the body with the profile named by ``?profile=``."""
+        body = self.request.body
+        limit = int(self.settings.get(MAX_UPLOAD_SETTING, 0)) or len(body)
+        if len(body) > limit:
+            raise web.HTTPError(413, "The file is larger than the upload limit.")
+        if not body:
+            raise InvalidInputError("Send the DICOM file or ZIP as the request body.")
+        profile = self.get_query_argument("profile", "teaching")
+        store = self.store
+        run = await self.blocking(
+            anonymize_sources,
+            [("upload", body)],
+            profile=profile,
+            key=store._key,
+            settings=store.settings,
+        )
+        if not run.written:
+            reason = run.skipped[0].reason if run.skipped else "no DICOM file found"
+            raise InvalidInputError(f"Nothing could be anonymized: {reason}")
+
+        reasons = sorted({r for item in run.written for r in item.review_reasons})
+        self.set_header("X-Claripacs-Review", json_encode(reasons))
+        self.set_header("Cache-Control", "no-store")
+        if len(run.written) == 1:
+            name = run.written[0].name.rsplit("/", 1)[-1]
+            self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+            self.finish(run.written[0].data, set_content_type="application/dicom")
+            return
+        self.set_header("Content-Disposition", 'attachment; filename="anonymized.zip"')
+        archive = await self.blocking(zip_bytes, run)
+        self.finish(archive, set_content_type="application/zip")
 
 
 @web.stream_request_body
@@ -744,6 +791,7 @@ HANDLERS: list[tuple[str, type[web.RequestHandler]]] = [
     (r"claripacs/api/folders/?", FoldersHandler),
     (r"claripacs/api/upload/?", UploadHandler),
     (r"claripacs/api/reviews/?", ReviewQueueHandler),
+    (r"claripacs/api/anonymize/?", AnonymizeHandler),
     (_CASE + r"/?", CaseHandler),
     (_CASE + r"/reviews(?:/(?P<series_uid>[^/]+))?/?", CaseReviewsHandler),
     (_CASE + r"/zip", ZipHandler),

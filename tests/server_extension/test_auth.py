@@ -57,7 +57,12 @@ def _endpoints(case: dict[str, str]) -> list[tuple[str, str]]:
         ("GET", "claripacs/api/cases"),
         ("GET", "claripacs/api/folders"),
         ("GET", f"claripacs/api/cases/{acc}"),
+        ("PATCH", f"claripacs/api/cases/{acc}"),
         ("DELETE", f"claripacs/api/cases/{acc}"),
+        ("GET", f"claripacs/api/cases/{acc}/reviews"),
+        ("POST", f"claripacs/api/cases/{acc}/reviews/1.2.3"),
+        ("GET", "claripacs/api/reviews"),
+        ("POST", "claripacs/api/anonymize"),
         ("GET", f"claripacs/api/cases/{acc}/zip"),
         ("GET", f"{instance}/dicom"),
         ("GET", f"{instance}/frames/0.png"),
@@ -86,7 +91,7 @@ class TestWithoutLogin:
         body, content_type = multipart([("ct.dcm", sample_bytes("CT_small.dcm"))])
 
         for method, path in _endpoints(case):
-            extra = {"body": body} if method == "POST" else {}
+            extra = {"body": body} if method in ("POST", "PATCH") else {}
             headers = {"Content-Type": content_type} if method == "POST" else {}
             response = await anonymous(path, method=method, headers=headers, **extra)
 

@@ -1,0 +1,177 @@
+"""Anonymizing files, folders and ZIP archives outside a store.
+
+``claripacs anonymize IN... OUT`` and the server's ``anonymize`` endpoint use
+this: the same reading, checks and teaching profile as an import, written to a
+folder or a ZIP instead of the store. Output files are named by their new
+UIDs, never by the input's names, which often hold a patient's name. Each
+study gets an accession of its own, as the store would give it; UIDs are
+remapped with a key, the store's or one made for the run, so a study split
+over several runs stays one study when the same key is given.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import zipfile
+from collections.abc import Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydicom import Dataset
+
+from .anonymize import anonymize_teaching
+from .anonymize.review import document_refusal
+from .anonymize.uids import MIN_KEY_BYTES
+from .dicom import read
+from .dicom.reading import ReadLimits
+from .errors import ClaripacsError, InvalidInputError
+from .store.accession import new_accession
+from .store.report import Outcome
+from .store.settings import StoreSettings
+from .store.sources import Source, Unit, expand
+
+__all__ = [
+    "PROFILES",
+    "AnonymizedFile",
+    "Run",
+    "anonymize_sources",
+    "write_run",
+    "zip_bytes",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The profiles a standalone run can apply, by name.
+PROFILES = ("teaching",)
+
+
+@dataclass
+class AnonymizedFile:
+    """One input written anonymized: where, and what a person must check."""
+
+    source: str
+    name: str
+    data: bytes
+    review_reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    """What :func:`anonymize_sources` did with each input, in order."""
+
+    written: list[AnonymizedFile] = field(default_factory=list)
+    skipped: list[Outcome] = field(default_factory=list)
+
+
+def anonymize_sources(
+    sources: Iterable[Source],
+    *,
+    profile: str = "teaching",
+    key: bytes | None = None,
+    settings: StoreSettings | None = None,
+) -> Run:
+    """Anonymize every DICOM file among `sources`, in memory.
+
+    Parameters
+    ----------
+    sources : iterable of path or (name, bytes)
+        Files, folders and ZIP archives, or uploaded files.
+    profile : str
+        One of :data:`PROFILES`.
+    key : bytes, optional
+        The UID key (at least 16 bytes); a new random one when not given.
+    settings : StoreSettings, optional
+        Limits on image and archive sizes; the store's defaults when not given.
+
+    Returns
+    -------
+    Run
+        The files written (named ``<accession>/<series UID>/<SOP UID>.dcm``)
+        and the inputs skipped, each with its reason.
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown profile or an unusable key.
+    """
+    if profile not in PROFILES:
+        raise InvalidInputError(
+            f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}"
+        )
+    key = secrets.token_bytes(32) if key is None else bytes(key)
+    if len(key) < MIN_KEY_BYTES:
+        raise InvalidInputError(f"the UID key must be at least {MIN_KEY_BYTES} bytes")
+    settings = settings or StoreSettings()
+    limits = ReadLimits(max_image_bytes=settings.max_image_bytes)
+    accessions: dict[str, str] = {}  # original Study Instance UID -> accession
+    run = Run()
+
+    with ExitStack() as stack:
+        for item in expand(sources, settings, stack):
+            if isinstance(item, Outcome):
+                run.skipped.append(item)
+                continue
+            try:
+                run.written.append(_one(item, key, limits, accessions))
+            except ClaripacsError as exc:
+                run.skipped.append(Outcome(item.name, "skipped", str(exc)))
+    logger.info("anonymized %d files, skipped %d", len(run.written), len(run.skipped))
+    return run
+
+
+def _one(
+    unit: Unit, key: bytes, limits: ReadLimits, accessions: dict[str, str]
+) -> AnonymizedFile:
+    ds = read(unit.load(), limits=limits)
+    refusal = document_refusal(ds)
+    if refusal is not None:
+        raise InvalidInputError(refusal)
+    study = str(ds.get("StudyInstanceUID", "") or "")
+    if study not in accessions:
+        taken = set(accessions.values())
+        accessions[study] = new_accession(lambda a: a in taken)
+    result = anonymize_teaching(ds, key=key, accession=accessions[study])
+    out = result.dataset
+    buffer = io.BytesIO()
+    out.save_as(buffer, enforce_file_format=True)
+    return AnonymizedFile(
+        source=unit.name,
+        name=_name(out, accessions[study]),
+        data=buffer.getvalue(),
+        review_reasons=list(result.review_reasons),
+    )
+
+
+def _name(ds: Dataset, accession: str) -> str:
+    return f"{accession}/{ds.SeriesInstanceUID}/{ds.SOPInstanceUID}.dcm"
+
+
+def write_run(run: Run, out: str | os.PathLike[str]) -> Path:
+    """Write the files of `run` into the folder `out`, or a ZIP when it ends .zip.
+
+    Returns the path written. An existing ZIP is replaced; files in an
+    existing folder are added beside what is there.
+    """
+    target = Path(out).expanduser()
+    if target.suffix.lower() == ".zip":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(zip_bytes(run))
+        return target
+    for item in run.written:
+        path = target / item.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(item.data)
+    return target
+
+
+def zip_bytes(run: Run) -> bytes:
+    """The files of `run` as the bytes of one ZIP archive."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in run.written:
+            archive.writestr(item.name, item.data)
+    return buffer.getvalue()

@@ -1,0 +1,78 @@
+"""``POST anonymize``: a file anonymized and sent back, nothing stored."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import pydicom
+import pytest
+
+from .helpers import sample_bytes
+from .test_handlers import API
+
+
+async def _post(jp_fetch: Any, body: bytes, **params: str) -> Any:
+    return await jp_fetch(
+        *API, "anonymize", method="POST", body=body, params=params, raise_error=False
+    )
+
+
+async def test_a_file_comes_back_anonymized_and_nothing_is_stored(
+    jp_fetch: Any, store: Any
+) -> None:
+    original = sample_bytes("CT_small.dcm")
+    source = pydicom.dcmread(io.BytesIO(original))
+
+    response = await _post(jp_fetch, original)
+    ds = pydicom.dcmread(io.BytesIO(response.body))
+
+    assert response.code == 200
+    assert response.headers["Content-Type"] == "application/dicom"
+    assert json.loads(response.headers["X-Claripacs-Review"]) == []
+    assert str(source.PatientID).encode() not in response.body
+    assert ds.StudyInstanceUID != source.StudyInstanceUID
+    assert ds.PatientIdentityRemoved == "YES"
+    assert store.cases() == []
+
+
+async def test_a_zip_comes_back_as_a_zip_with_the_review_reasons(
+    jp_fetch: Any, store: Any
+) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("ct.dcm", sample_bytes("CT_small.dcm"))
+        zf.writestr("us.dcm", sample_bytes("US1_J2KR.dcm"))
+
+    response = await _post(jp_fetch, buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(response.body)) as zf:
+        names = zf.namelist()
+
+    assert response.code == 200
+    assert response.headers["Content-Type"] == "application/zip"
+    assert len(names) == 2
+    assert any(
+        "ultrasound" in r for r in json.loads(response.headers["X-Claripacs-Review"])
+    )
+    assert store.cases() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "params", "message"),
+    [
+        (b"", {}, "request body"),
+        (b"not DICOM at all", {}, "not a DICOM file"),
+        (None, {"profile": "nonsense"}, "unknown profile"),
+    ],
+)
+async def test_bad_input_is_a_400_that_says_why(
+    jp_fetch: Any, body: bytes | None, params: dict[str, str], message: str
+) -> None:
+    response = await _post(
+        jp_fetch, sample_bytes("CT_small.dcm") if body is None else body, **params
+    )
+
+    assert response.code == 400
+    assert message in json.loads(response.body)["message"]

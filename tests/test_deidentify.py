@@ -1,0 +1,141 @@
+"""``claripacs anonymize``: files, folders and ZIPs anonymized outside a store."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from claripacs_jupyter.cli import main
+from claripacs_jupyter.deidentify import anonymize_sources
+from claripacs_jupyter.errors import InvalidInputError
+from claripacs_jupyter.store import open_store
+
+
+def _sample(name: str) -> Path:
+    path = get_testdata_file(name)
+    assert path is not None
+    return Path(path)
+
+
+def _patient_bytes(name: str) -> list[bytes]:
+    """The patient's name and ID as the sample file holds them."""
+    ds = pydicom.dcmread(_sample(name))
+    return [str(ds.PatientName).encode(), str(ds.PatientID).encode()]
+
+
+def _named_like_the_patient(tmp_path: Path) -> Path:
+    """A folder with CT_small.dcm under a file name that is the patient's name."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "DOE_JOHN_CHEST.dcm").write_bytes(_sample("CT_small.dcm").read_bytes())
+    return folder
+
+
+def test_a_folder_is_written_anonymized_under_new_names(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+
+    status = main(["anonymize", str(_named_like_the_patient(tmp_path)), str(out)])
+    (written,) = list(out.rglob("*.dcm"))
+    data = written.read_bytes()
+    ds = pydicom.dcmread(written)
+
+    assert status == 0
+    assert "DOE" not in str(written.relative_to(out))
+    assert all(value not in data for value in _patient_bytes("CT_small.dcm"))
+    assert ds.PatientIdentityRemoved == "YES"
+    assert written.name == f"{ds.SOPInstanceUID}.dcm"
+
+
+def test_a_zip_goes_in_and_a_zip_comes_out_with_skips_and_flags_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "in.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a/ct.dcm", _sample("CT_small.dcm").read_bytes())
+        zf.writestr("b/us.dcm", _sample("US1_J2KR.dcm").read_bytes())
+        zf.writestr("c/sr.dcm", _sample("test-SR.dcm").read_bytes())
+        zf.writestr("notes.txt", b"not DICOM")
+    out = tmp_path / "out.zip"
+
+    status = main(["anonymize", str(archive), str(out), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    with zipfile.ZipFile(out) as zf:
+        names = zf.namelist()
+        contents = b"".join(zf.read(name) for name in names)
+
+    assert status == 0
+    assert len(names) == 2 and all(name.endswith(".dcm") for name in names)
+    assert [bool(w["review_reasons"]) for w in report["written"]] == [False, True]
+    skipped = {s["source"]: s["reason"] for s in report["skipped"]}
+    (sr,) = [reason for source, reason in skipped.items() if source.endswith("sr.dcm")]
+    assert "structured report" in sr
+    assert any(source.endswith("notes.txt") for source in skipped)
+    for name in ("CT_small.dcm", "US1_J2KR.dcm"):
+        assert all(value not in contents for value in _patient_bytes(name))
+
+
+def test_one_key_file_gives_a_study_the_same_uids_in_two_runs(tmp_path: Path) -> None:
+    key = tmp_path / "run.key"
+    source = _sample("CT_small.dcm")
+
+    main(["anonymize", str(source), str(tmp_path / "one"), "--key-file", str(key)])
+    main(["anonymize", str(source), str(tmp_path / "two"), "--key-file", str(key)])
+    main(["anonymize", str(source), str(tmp_path / "three")])
+    uids = [
+        pydicom.dcmread(next((tmp_path / run).rglob("*.dcm"))).StudyInstanceUID
+        for run in ("one", "two", "three")
+    ]
+
+    assert uids[0] == uids[1] != uids[2]
+    assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_store_key_gives_the_uids_an_import_gives(tmp_path: Path) -> None:
+    data = str(tmp_path / "store")
+    store = open_store(data)
+    store.ingest([_sample("CT_small.dcm")])
+    stored_study = pydicom.dcmread(next(store.path.rglob("*.dcm"))).StudyInstanceUID
+    store.close()
+
+    main(["anonymize", str(_sample("CT_small.dcm")), str(tmp_path / "out"),
+          "--store-key", "--data", data])  # fmt: skip
+    written = pydicom.dcmread(next((tmp_path / "out").rglob("*.dcm")))
+
+    assert written.StudyInstanceUID == stored_study
+
+
+def test_nothing_usable_is_a_failure_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = tmp_path / "note.dcm"
+    text.write_text("not DICOM at all")
+
+    status = main(["anonymize", str(text), str(tmp_path / "out")])
+
+    assert status == 1
+    assert "skipped" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_profile_or_a_short_key_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="unknown profile"):
+        anonymize_sources([], profile="basic-ish")
+    with pytest.raises(InvalidInputError, match="at least 16 bytes"):
+        anonymize_sources([], key=b"short")
+
+
+def test_uploaded_bytes_are_anonymized_in_memory() -> None:
+    source = ("upload.dcm", _sample("MR_small.dcm").read_bytes())
+
+    run = anonymize_sources([source])
+    ds = pydicom.dcmread(io.BytesIO(run.written[0].data))
+
+    assert run.skipped == []
+    assert str(ds.PatientName) == ""
+    assert all(v not in run.written[0].data for v in _patient_bytes("MR_small.dcm"))
