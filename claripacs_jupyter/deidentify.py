@@ -51,12 +51,18 @@ PROFILES = ("teaching",)
 
 @dataclass
 class AnonymizedFile:
-    """One input written anonymized: where, and what a person must check."""
+    """One input written anonymized: where, and what a person must check.
+
+    `before` and `after` are the datasets read and made, kept only when the
+    run was asked to keep them (a dry run compares them).
+    """
 
     source: str
     name: str
     data: bytes
     review_reasons: list[str] = field(default_factory=list)
+    before: Dataset | None = None
+    after: Dataset | None = None
 
 
 @dataclass
@@ -73,6 +79,7 @@ def anonymize_sources(
     profile: str = "teaching",
     key: bytes | None = None,
     settings: StoreSettings | None = None,
+    keep_datasets: bool = False,
 ) -> Run:
     """Anonymize every DICOM file among `sources`, in memory.
 
@@ -86,6 +93,8 @@ def anonymize_sources(
         The UID key (at least 16 bytes); a new random one when not given.
     settings : StoreSettings, optional
         Limits on image and archive sizes; the store's defaults when not given.
+    keep_datasets : bool
+        Keep each input and output dataset on its :class:`AnonymizedFile`.
 
     Returns
     -------
@@ -116,7 +125,7 @@ def anonymize_sources(
                 run.skipped.append(item)
                 continue
             try:
-                run.written.append(_one(item, key, limits, accessions))
+                run.written.append(_one(item, key, limits, accessions, keep_datasets))
             except ClaripacsError as exc:
                 run.skipped.append(Outcome(item.name, "skipped", str(exc)))
     logger.info("anonymized %d files, skipped %d", len(run.written), len(run.skipped))
@@ -124,7 +133,11 @@ def anonymize_sources(
 
 
 def _one(
-    unit: Unit, key: bytes, limits: ReadLimits, accessions: dict[str, str]
+    unit: Unit,
+    key: bytes,
+    limits: ReadLimits,
+    accessions: dict[str, str],
+    keep_datasets: bool,
 ) -> AnonymizedFile:
     ds = read(unit.load(), limits=limits)
     refusal = document_refusal(ds)
@@ -143,6 +156,8 @@ def _one(
         name=_name(out, accessions[study]),
         data=buffer.getvalue(),
         review_reasons=list(result.review_reasons),
+        before=ds if keep_datasets else None,
+        after=out if keep_datasets else None,
     )
 
 
