@@ -76,7 +76,7 @@ setup(
             "hypothesis",
             "ruff",
         ],
-        "bench": ["dicognito"],
+        "bench": ["dicognito", "deid"],
     },
     cmdclass={"editable_wheel": EditableWithData},
     entry_points={"console_scripts": ["claripacs = claripacs_jupyter.cli:main"]},

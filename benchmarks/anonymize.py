@@ -1,0 +1,108 @@
+"""Anonymization speed: our profiles against dicognito, deid and plain pydicom.
+
+On the 300-slice 512 x 512 CT that ``benchmarks/ingest.py`` makes, each job
+reads every file with pydicom, anonymizes it and saves it to a folder, in the
+same run, taking turns (best of ``--repeat``):
+
+- ``claripacs teaching``: ``dcmread``, :func:`anonymize_teaching`, ``save_as``;
+- ``claripacs anonymize``: :func:`claripacs_jupyter.deidentify.anonymize_sources`
+  and :func:`write_run`, as ``claripacs anonymize`` runs (with the reader's
+  checks and new file names);
+- ``dicognito``: ``dcmread``, ``Anonymizer().anonymize(ds)``, ``save_as``;
+- ``deid (default recipe)``: ``deid.dicom.get_identifiers`` and
+  ``replace_identifiers`` with deid's default recipe, saving to a folder;
+- ``pydicom read+save``: ``dcmread`` and ``save_as``, nothing else.
+
+The PS3.15 Basic Application Level Confidentiality Profile is not built yet;
+its line says so. Run by hand::
+
+    python benchmarks/anonymize.py [--count 300] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import pydicom
+from ingest import best_times, dicognito_anonymize, make_series, pydicom_read_save
+
+from claripacs_jupyter.anonymize import anonymize_teaching
+from claripacs_jupyter.deidentify import anonymize_sources, write_run
+
+KEY = bytes(range(32))
+
+
+def claripacs_teaching(paths: list[Path], work: Path) -> None:
+    """Read, anonymize with the teaching profile, and save each file."""
+    out = work / "teaching"
+    out.mkdir()
+    for index, path in enumerate(paths):
+        result = anonymize_teaching(pydicom.dcmread(path), key=KEY, accession="BENCH1")
+        result.dataset.save_as(out / f"{index}.dcm", enforce_file_format=True)
+
+
+def claripacs_anonymize(paths: list[Path], work: Path) -> None:
+    """What ``claripacs anonymize`` does: checked reads, new names, one folder."""
+    write_run(anonymize_sources(paths, key=KEY), work / "standalone")
+
+
+def deid_default(paths: list[Path], work: Path) -> None:
+    """deid's default recipe: find the identifiers, replace them, save."""
+    from deid.dicom import get_identifiers, replace_identifiers
+
+    out = work / "deid"
+    out.mkdir()
+    files = [str(path) for path in paths]
+    identifiers = get_identifiers(files)
+    replace_identifiers(files, ids=identifiers, save=True, output_folder=str(out))
+
+
+def main() -> None:
+    """Make the series, time the jobs, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300, help="slices (300)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (3)")
+    args = parser.parse_args()
+    # deid logs a line per file at its default level
+    logging.getLogger("deid").setLevel(logging.ERROR)
+
+    source = Path(tempfile.mkdtemp(prefix="claripacs-bench-anon-"))
+    try:
+        paths = make_series(source, args.count)
+        jobs = {
+            "claripacs teaching": claripacs_teaching,
+            "claripacs anonymize (CLI path)": claripacs_anonymize,
+            "dicognito": dicognito_anonymize,
+            "deid (default recipe)": deid_default,
+            "pydicom read+save": pydicom_read_save,
+        }
+        results = best_times(jobs, paths, args.repeat)
+    finally:
+        shutil.rmtree(source, ignore_errors=True)
+
+    count = len(paths)
+    plain = count / results["pydicom read+save"]
+    dicognito = count / results["dicognito"]
+    print(
+        f"{count} slices of 512 x 512 CT, best of {args.repeat} runs; "
+        "each job reads, anonymizes and saves every file\n"
+    )
+    print(
+        f"{'job':<32} {'seconds':>8} {'files/s':>8} {'vs read+save':>13} "
+        f"{'vs dicognito':>13}"
+    )
+    for name, seconds in results.items():
+        rate = count / seconds
+        print(
+            f"{name:<32} {seconds:>8.2f} {rate:>8.0f} {rate / plain:>12.2f}x "
+            f"{rate / dicognito:>12.2f}x"
+        )
+    print(f"{'PS3.15 basic profile':<32} {'not built yet':>8}")
+
+
+if __name__ == "__main__":
+    main()
