@@ -393,7 +393,9 @@ class Viewer(anywidget.AnyWidget):
     ypos = traitlets.Float(None, allow_none=True).tag(sync=True)
     tool = traitlets.Enum(TOOLS, default_value="scroll").tag(sync=True)
     mode = traitlets.Enum(MODES, default_value="normal").tag(sync=True)
-    annotations = traitlets.List().tag(sync=True)  # checked below, item by item
+    # Any, not List: List would turn a string into a list of its characters
+    # before the check below could say it is no list
+    annotations = traitlets.Any().tag(sync=True)  # checked below, item by item
     key_images = traitlets.List(traitlets.Int()).tag(sync=True)
     linked = traitlets.Bool(False).tag(sync=True)
     height = traitlets.Unicode("480px", help="CSS height of the viewer").tag(sync=True)
@@ -527,9 +529,19 @@ class Viewer(anywidget.AnyWidget):
     def _check_position(self, proposal: dict[str, Any]) -> float | None:
         return _finite(proposal["trait"].name, proposal["value"])
 
+    @traitlets.default("annotations")
+    def _no_annotations(self) -> list[dict[str, Any]]:
+        return []
+
     @traitlets.validate("annotations")
     def _check_annotations(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
-        return [_checked_annotation(n, a) for n, a in enumerate(proposal["value"])]
+        value = proposal["value"]
+        if not isinstance(value, list | tuple):
+            raise traitlets.TraitError(
+                "annotations must be a list of dicts {type, image, points, text}, "
+                f"not {type(value).__name__}"
+            )
+        return [_checked_annotation(n, a) for n, a in enumerate(value)]
 
     @traitlets.validate("key_images")
     def _check_key_images(self, proposal: dict[str, Any]) -> list[int]:

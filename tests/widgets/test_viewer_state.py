@@ -259,6 +259,14 @@ class TestViewChecks:
 
         assert viewer.annotations == []
 
+    def test_annotations_that_are_no_list_are_refused_as_such(
+        self, viewer: Viewer
+    ) -> None:
+        with pytest.raises(traitlets.TraitError, match="must be a list of dicts"):
+            viewer.annotations = "notalist"  # type: ignore[assignment]
+
+        assert viewer.annotations == []
+
     def test_the_image_is_kept_inside_the_stack(self, viewer: Viewer) -> None:
         viewer.image_index = SLICES + 10
 
