@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
@@ -324,13 +325,16 @@ def case_url(base_url: str, accession: str, **view: Any) -> str:
     return f"{url}?{query}" if query else url
 
 
-def parse_case_url(url: str) -> CaseLink:
+def parse_case_url(url: str, *, lenient: bool = False) -> CaseLink:
     """Read the accession and the view from a link to a case page.
 
     Parameters
     ----------
     url : str
         An absolute URL or a path, with or without a query.
+    lenient : bool
+        Leave out the view parameters that cannot be used, as the case page
+        does, instead of refusing the URL.
 
     Returns
     -------
@@ -359,7 +363,23 @@ def parse_case_url(url: str) -> CaseLink:
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name in VIEW_PARAMS and value != "" and name not in view:
             view[name] = value
+    if lenient:
+        return CaseLink(accession, _usable(view))
     return CaseLink(accession, _checked(view))
+
+
+def _usable(view: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of `view` that :func:`_checked` accepts, each on its own."""
+    window = ("window_level", "window_width")
+    groups = [{name: value} for name, value in view.items() if name not in window]
+    groups.append({name: view[name] for name in window if name in view})
+    usable: dict[str, Any] = {}
+    for group in groups:
+        try:
+            usable.update(_checked(group))
+        except InvalidInputError:
+            continue  # the page leaves it out too
+    return {name: usable[name] for name in VIEW_PARAMS if name in usable}
 
 
 def _split_layout(kind: Any, size: Any) -> tuple[str, float]:
@@ -432,12 +452,20 @@ def split_url(
     return f"{_base(base_url)}{SPLIT_PATH}?{urlencode(params)}"
 
 
-def _parse(url: str, depth: int) -> CaseLink | SplitLink:
+#: A full URL or a path from the root (a relative one has no page to go from).
+_ROOTED = re.compile(r"^(?:[a-z][a-z\d+.-]*:|/)", re.IGNORECASE)
+
+
+def _parse(url: str, depth: int, lenient: bool = False) -> CaseLink | SplitLink:
     if not isinstance(url, str) or not url:
         raise InvalidInputError("a pane needs a case URL or a split URL")
+    if not _ROOTED.match(url):
+        raise InvalidInputError(
+            f"a pane's URL is a full URL or a path from /, not {url!r}"
+        )
     path = urlsplit(url).path.rstrip("/")
     if not path.endswith("/" + SPLIT_PATH) and path != SPLIT_PATH:
-        return parse_case_url(url)
+        return parse_case_url(url, lenient=lenient)
     if depth >= MAX_SPLIT_DEPTH:
         raise InvalidInputError(f"split URLs nest {MAX_SPLIT_DEPTH} deep at most")
 
@@ -449,7 +477,7 @@ def _parse(url: str, depth: int) -> CaseLink | SplitLink:
     for name in ("url1", "url2"):
         if not query.get(name):
             raise InvalidInputError(f"a split URL needs {name}, a case or split URL")
-        panes.append(_parse(query[name], depth + 1))
+        panes.append(_parse(query[name], depth + 1, lenient))
     mode = query.get("mode") or None
     if mode is not None and mode != "simple":
         raise InvalidInputError(f"mode can only be 'simple', not {mode!r}")
@@ -481,13 +509,16 @@ def parse_url(url: str) -> CaseLink | SplitLink:
     return _parse(url, depth=0)
 
 
-def parse_split_url(url: str) -> SplitLink:
+def parse_split_url(url: str, *, lenient: bool = False) -> SplitLink:
     """Read a split URL and its panes (nested splits included).
 
     Parameters
     ----------
     url : str
         An absolute URL or a path to ``claripacs/split``.
+    lenient : bool
+        Leave out the panes' unusable view parameters (see
+        :func:`parse_case_url`); the layout is checked either way.
 
     Returns
     -------
@@ -499,7 +530,7 @@ def parse_split_url(url: str) -> SplitLink:
     InvalidInputError
         The URL is not a split page's, or :func:`parse_url` refuses it.
     """
-    parsed = parse_url(url)
+    parsed = _parse(url, depth=0, lenient=lenient)
     if not isinstance(parsed, SplitLink):
         raise InvalidInputError(
             f"not a split page URL (expected .../{SPLIT_PATH}?...): {url!r}"

@@ -757,7 +757,9 @@ class SplitPageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHa
         """Render the page; a 400 page for a bad layout, a 404 for a missing case."""
         # the page's own URL as the parser reads it (the query, not the host)
         try:
-            link = parse_split_url(f"/{SPLIT_PATH}?{self.request.query}")
+            # lenient: a pane's view is its page's business, which leaves out
+            # what it cannot use, as the case page does
+            link = parse_split_url(f"/{SPLIT_PATH}?{self.request.query}", lenient=True)
         except InvalidInputError as exc:
             self.set_status(400)
             self.finish(self.render_template("split_invalid.html", message=str(exc)))

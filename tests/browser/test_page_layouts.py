@@ -276,6 +276,64 @@ def test_read_url_line_refuses_a_url_of_no_claripacs_page(
     assert page.evaluate(PANES)[0]["image"] == f"Image 2 / {SLICES}"
 
 
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("null", "give a full URL or a path from /"),
+        ("42", "give a full URL or a path from /"),
+        ("'not a url'", "give a full URL or a path from /"),
+        ("'http://other.example:1/claripacs/case/A'", "on another server"),
+    ],
+)
+def test_read_url_line_refuses_what_is_no_link_and_stays(
+    server: Server, page: Page, argument: str, message: str
+) -> None:
+    _open(page, server, case_url(server.base, server.accession, image=2), 1)
+    page.evaluate("window.marker = 'still here'")
+
+    refused = page.evaluate(
+        f"() => read_url_line({argument}).then(() => '',"
+        " (error) => error.name + ': ' + error.message)"
+    )
+
+    assert refused.startswith("TypeError: ") and message in refused
+    assert page.evaluate("window.marker") == "still here"
+    assert page.evaluate(PANES)[0]["image"] == f"Image 2 / {SLICES}"
+
+
+def test_a_case_page_says_which_link_parameters_it_left_out(
+    server: Server, page: Page
+) -> None:
+    url = f"{case_url(server.base, server.accession, image=3)}&zoom=0&key=foo"
+
+    _open(page, server, url, 1)
+    notice = page.get_by_role("status").filter(has_text="Left out of this link")
+    text = notice.inner_text()
+    notice.get_by_role("button", name="Close").click()
+
+    assert "zoom=0 (a number above 0)" in text
+    assert "key=foo (image numbers from 1" in text
+    assert "image=" not in text
+    assert page.evaluate(PANES)[0]["image"] == f"Image 3 / {SLICES}"
+    assert notice.count() == 0
+
+
+def test_a_pane_on_another_server_is_refused_in_its_pane(
+    server: Server, page: Page
+) -> None:
+    pane = case_url(server.base, server.accession)
+    foreign = f"http://other.example:1/claripacs/case/{server.accession}"
+
+    _open(page, server, split_url(server.base, pane, foreign), 1)
+    moved = page.evaluate(
+        "(u) => read_url_line(u)", split_url(server.base, foreign, pane)
+    )
+
+    assert "another server" in page.locator(".cp-pane-error").inner_text()
+    assert moved == "mounted"
+    assert page.locator(".cp-pane-error").count() == 1
+
+
 def test_change_left_mouse_and_simple_mode_act_on_every_pane(
     server: Server, page: Page
 ) -> None:

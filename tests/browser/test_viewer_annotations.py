@@ -181,6 +181,23 @@ def test_escape_in_the_text_box_adds_nothing(page: Page, harness_url: str) -> No
     assert box.is_hidden()
 
 
+@pytest.mark.parametrize("key", ["Enter", "Escape"])
+def test_the_viewer_keeps_the_keys_after_the_text_box_closes(
+    page: Page, harness_url: str, key: str
+) -> None:
+    mount(page, harness_url, {**CT, "frames": [[AIR] * 4]}, {"tool": "text"})
+    _click(page, 20.5, 30.5)
+    box = page.get_by_label("Annotation text")
+    box.fill("Lesion")
+
+    box.press(key)
+    focused = page.evaluate("document.activeElement === window.viewer.element")
+    page.keyboard.press("w")
+
+    assert focused
+    assert _state(page)["tool"] == "window"
+
+
 # ---- measurements ---------------------------------------------------------------
 
 

@@ -56,7 +56,7 @@ async def test_split_page_mounts_the_split_of_its_panes(
         ({"size": "nan"}, "finite"),
         ({"url2": ""}, "needs url2"),
         ({"url1": "/claripacs/api/cases/A"}, "not a case page URL"),
-        ({"url1": "/claripacs/case/A?image=0"}, "counted from 1"),
+        ({"url1": "claripacs/case/A"}, "a path from /"),
         ({"url1": "/claripacs/split?url1=%2Fnowhere&url2=x"}, "not a case page URL"),
         ({"mode": "full"}, "only be 'simple'"),
         ({"link": "yes"}, "link can only be 1"),
@@ -75,6 +75,19 @@ async def test_a_bad_split_is_a_400_page_that_says_why(
     assert response.headers["Content-Type"].startswith("text/html")
     assert "Bad split-screen link" in page
     assert message in page
+
+
+async def test_a_pane_opens_without_the_view_parameters_it_cannot_use(
+    jp_fetch: Any, accession: str
+) -> None:
+    # as the case page does: a link that opens alone opens in a split too
+    bad = f"/claripacs/case/{accession}?image=0&zoom=abc&annotations=%7Bbad"
+    query = {"url1": bad, "url2": f"/claripacs/case/{accession}"}
+
+    response = await jp_fetch("claripacs", "split", params=query)
+
+    assert response.code == 200
+    assert 'id="claripacs-split"' in response.body.decode()
 
 
 async def test_a_split_nested_too_deep_is_a_400_page(

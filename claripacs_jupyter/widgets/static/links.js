@@ -240,6 +240,68 @@ export function paramsToState(params) {
   return state;
 }
 
+/** What each view parameter must be, for the notice of those left out. */
+const LINKS_EXPECTED = Object.freeze({
+  series: "a series UID",
+  stack: "a stack number from 1",
+  image: "an image number from 1",
+  window_level: "a number, with window_width",
+  window_width: "a number of 1 or more, with window_level",
+  zoom: "a number above 0",
+  xpos: "a number",
+  ypos: "a number",
+  mode: "simple",
+  annotations: "a JSON list of {type, image (from 1), points, text}",
+  key: "image numbers from 1, separated by commas",
+  link: "1",
+});
+
+/**
+ * The view parameters of `params` that paramsToState leaves out, and why.
+ *
+ * @param {URLSearchParams|string} params the query
+ * @returns {{name: string, value: string, expected: string}[]} in VIEW_PARAMS
+ *   order; empty when every parameter given is used
+ */
+export function ignoredParams(params) {
+  const query = typeof params === "string" ? new URLSearchParams(params) : params;
+  const state = paramsToState(query);
+  const used = {
+    series: state.series !== undefined,
+    stack: state.stack !== undefined,
+    image: state.image !== undefined,
+    window_level: state.window !== undefined,
+    window_width: state.window !== undefined,
+    zoom: state.zoom !== undefined,
+    xpos: Number.isFinite(state.position?.x),
+    ypos: Number.isFinite(state.position?.y),
+    mode: ["simple", "normal"].includes(query.get("mode")),
+    annotations:
+      state.annotations !== undefined &&
+      state.annotations.length === linksListLength(query.get("annotations")),
+    key:
+      state.keyImages !== undefined &&
+      state.keyImages.length === new Set(query.get("key").split(",")).size,
+    link: ["0", "1"].includes(query.get("link")),
+  };
+  const out = [];
+  for (const name of VIEW_PARAMS) {
+    const value = query.get(name);
+    if (value === null || value.trim() === "" || used[name]) continue;
+    out.push({ name, value, expected: LINKS_EXPECTED[name] });
+  }
+  return out;
+}
+
+function linksListLength(raw) {
+  try {
+    const list = JSON.parse(raw);
+    return Array.isArray(list) ? list.length : -1;
+  } catch {
+    return -1;
+  }
+}
+
 /**
  * What a URL is a link to: a case page, a split page, or neither.
  *

@@ -7,7 +7,7 @@
 // change_left_mouse(n), toggle_simple_mode(), claripacs_display_mode and
 // read_url_line(url).
 
-import { linkTarget, paramsToSplit, paramsToState, splitToParams, stateToParams, TOOL_NUMBERS, VIEW_PARAMS } from "./links.js";
+import { ignoredParams, linkTarget, paramsToSplit, paramsToState, splitToParams, stateToParams, TOOL_NUMBERS, VIEW_PARAMS } from "./links.js";
 import { buildSplit } from "./layout.js";
 import { httpSource } from "./transport.js";
 import { createViewer } from "./viewer.js";
@@ -86,12 +86,55 @@ export function mountView(element, { api, accession, params, mode, linked, detai
   if (view.window) options.window = view.window;
   const source = httpSource(api, accession, view.series ?? null, detail ?? null);
   const viewer = createViewer(element, source, options);
+  const ignored = ignoredParams(params);
+  if (ignored.length) showIgnored(element, ignored);
 
   // series, stack, image, window and mode went in as options
   const place = { ...view };
   for (const key of ["series", "stack", "image", "window", "mode"]) delete place[key];
   viewer.setState(place);
   return viewer;
+}
+
+/** Longest value quoted in the notice of parameters left out. */
+const QUOTED_CHARS = 40;
+
+/**
+ * Tell the reader which parameters of the link the view left out, and what
+ * they should have been, in a note over the viewer that a click closes.
+ */
+function showIgnored(element, ignored) {
+  console.warn(
+    "claripacs: link parameters left out:",
+    ignored.map((p) => p.name).join(", "),
+  );
+  const quote = (v) => (v.length > QUOTED_CHARS ? `${v.slice(0, QUOTED_CHARS)}…` : v);
+  const note = document.createElement("div");
+  note.className = "cp-link-notice";
+  note.setAttribute("role", "status");
+  note.textContent =
+    "Left out of this link: " +
+    ignored.map((p) => `${p.name}=${quote(p.value)} (${p.expected})`).join("; ");
+  const close = document.createElement("button");
+  close.type = "button";
+  close.textContent = "×";
+  close.setAttribute("aria-label", "Close");
+  close.addEventListener("click", () => note.remove());
+  note.append(close);
+  Object.assign(note.style, {
+    position: "absolute",
+    top: "0",
+    left: "0",
+    right: "0",
+    zIndex: "5",
+    padding: ".3em 2em .3em .8em",
+    background: "#3a2f00",
+    color: "#ffe9a6",
+    font: "13px system-ui, sans-serif",
+  });
+  Object.assign(close.style, { position: "absolute", right: ".4em", top: ".2em" });
+  if (getComputedStyle(element).position === "static") element.style.position = "relative";
+  element.append(note);
 }
 
 /** The whole view a fresh page shows for `params`: unnamed keys at their defaults. */
@@ -156,7 +199,10 @@ function casePane(element, api, target, inherited) {
       const query = stateToParams({ ...state(), mode: "normal" }).toString();
       return query ? `${target.href}?${query}` : target.href;
     },
-    fits: (other) => other.kind === "case" && other.accession === target.accession,
+    fits: (other) =>
+      other.kind === "case" &&
+      other.accession === target.accession &&
+      new URL(other.href).origin === window.location.origin,
     async move(other) {
       const view = freshView(other.params, inherited);
       await viewer.ready.catch(() => {});
@@ -219,10 +265,16 @@ function splitPane(element, api, target, inherited, depth) {
 }
 
 /** Mount what `url` links to (a case or a split) in `element`. */
+/** A full URL or a path from the root: what a link to a page may be. */
+const ROOTED = /^(?:[a-z][a-z\d+.-]*:|\/)/i;
+
 function mountTarget(element, api, url, base, inherited, depth = 0) {
-  const target = url ? linkTarget(url, base) : null;
+  const target = url && ROOTED.test(url) ? linkTarget(url, base) : null;
   if (!target) {
     return errorPane(element, `Not a case or split page URL: ${url ?? "(none)"}`, url);
+  }
+  if (new URL(target.href).origin !== window.location.origin) {
+    return errorPane(element, `This pane links to another server: ${url}`, url);
   }
   if (target.kind === "case") return casePane(element, api, target, inherited);
   if (depth >= MAX_SPLIT_DEPTH) {
@@ -233,9 +285,18 @@ function mountTarget(element, api, url, base, inherited, depth = 0) {
 
 /** The target `url` names, or a TypeError that says why it is none. */
 function targetOf(url) {
-  const target = linkTarget(String(url), window.location.href);
+  const text = url instanceof URL ? url.href : url;
+  // an absolute URL or a path from the root: a bare word would be read
+  // against the page's own URL and name a case that does not exist
+  if (typeof text !== "string" || !ROOTED.test(text.trim())) {
+    throw new TypeError(`read_url_line: give a full URL or a path from /, not ${url}`);
+  }
+  const target = linkTarget(text.trim(), window.location.href);
   if (!target) {
     throw new TypeError(`read_url_line: not a case or split page URL: ${url}`);
+  }
+  if (new URL(target.href).origin !== window.location.origin) {
+    throw new TypeError(`read_url_line: ${url} is on another server`);
   }
   return target;
 }

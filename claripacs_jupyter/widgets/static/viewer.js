@@ -1752,8 +1752,11 @@ export function createViewer(element, source, options = {}) {
   function closeTextEntry() {
     textEntry = null;
     if (!textInput.hidden) {
+      // hiding the box takes the focus from it: ask before, so that the keys
+      // go back to the viewer rather than to the page
+      const hadFocus = document.activeElement === textInput;
       textInput.hidden = true;
-      if (document.activeElement === textInput) root.focus({ preventScroll: true });
+      if (hadFocus) root.focus({ preventScroll: true });
     }
   }
 
