@@ -32,6 +32,7 @@ from tornado import httputil, iostream, web
 from tornado.escape import json_encode, url_escape
 from tornado.ioloop import IOLoop
 
+from ..anonymize.masking import Rect
 from ..deidentify import anonymize_sources, zip_bytes
 from ..dicom import Window, default_window, raw_frame, to_png
 from ..dicom.native import native_frame
@@ -425,6 +426,43 @@ class AnonymizeHandler(ClaripacsAPIHandler):
         self.finish(archive, set_content_type="application/zip")
 
 
+class MaskHandler(ClaripacsAPIHandler):
+    """``POST cases/<acc>/series/<series>/mask``: mask burned-in text.
+
+    The body is ``{"rects": [[x, y, width, height], ...]}`` in image pixels;
+    every image of the series is masked on every frame, and its review flag
+    is cleared as "masked" in the name of the authenticated user.
+    """
+
+    @web.authenticated
+    @authorized
+    async def post(self, accession: str, series_uid: str) -> None:
+        """Mask the series; answers how many images were masked."""
+        rects = _rects(self._json_object().get("rects"))
+        count = await self.blocking(
+            self.store.mask_series,
+            accession,
+            series_uid,
+            rects,
+            by=self._user_name(),
+        )
+        self.finish(json_encode({"masked": count}))
+
+
+def _rects(value: Any) -> list[Rect]:
+    """Rectangles from JSON ``[[x, y, width, height], ...]``; 400 otherwise."""
+    if not isinstance(value, list) or not value:
+        raise InvalidInputError('"rects" must be a list of [x, y, width, height].')
+    rects = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 4:
+            raise InvalidInputError(
+                f"a rectangle is [x, y, width, height] in pixels, not {item!r}"
+            )
+        rects.append(Rect(*item))
+    return rects
+
+
 @web.stream_request_body
 class UploadHandler(ClaripacsAPIHandler):
     """``POST upload``: multipart ``files`` (DICOM or ZIP) and an optional ``folder``.
@@ -796,6 +834,7 @@ HANDLERS: list[tuple[str, type[web.RequestHandler]]] = [
     (r"claripacs/api/anonymize/?", AnonymizeHandler),
     (_CASE + r"/?", CaseHandler),
     (_CASE + r"/reviews(?:/(?P<series_uid>[^/]+))?/?", CaseReviewsHandler),
+    (_CASE + r"/series/(?P<series_uid>[^/]+)/mask", MaskHandler),
     (_CASE + r"/zip", ZipHandler),
     (_INSTANCE + r"/dicom", DicomHandler),
     (_INSTANCE + r"/frames/(?P<frame>[^/]+)\.png", PngFrameHandler),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..anonymize.masking import DeviceMask, Rect, mask_pixels, masks_for
 from ..dicom import ReadLimits, image_info, read
 from ..dicom.series import Stack, assemble
 from ..errors import InvalidInputError, NotFoundError, StoreError
@@ -38,7 +39,8 @@ from .accession import normalize
 from .case import Case, Instance, Series
 from .ingest import Batch
 from .journal import Journal, prune_empty_folders, recover
-from .layout import DICOM_DIR
+from .layout import DICOM_DIR, atomic_write
+from .layout import instance_path as layout_path
 from .locking import WriteLock
 from .ordering import sort_instances
 from .report import IngestReport
@@ -462,6 +464,107 @@ class Store:
             "review of a series of case %s cleared as %s", done.accession, status
         )
         return done
+
+    def mask_series(
+        self,
+        accession: str,
+        series_uid: str,
+        rects: Sequence[Rect] = (),
+        *,
+        device_masks: Iterable[DeviceMask] = (),
+        by: str,
+    ) -> int:
+        """Mask burned-in text on every image of a series, and record who did.
+
+        Each instance that `rects`, or a `device_masks` rule matching it,
+        gives rectangles for is rewritten with them black on every frame
+        (:func:`~claripacs_jupyter.anonymize.masking.mask_pixels`): a new file
+        under a new SOP Instance UID (cached frames of the old one can never
+        show again), uncompressed, replacing the old file in one transaction.
+        The series' review flag, if any, is then cleared as "masked" by `by`.
+
+        Returns
+        -------
+        int
+            The number of instances masked.
+
+        Raises
+        ------
+        NotFoundError
+            The case has no such series.
+        InvalidInputError
+            No rectangle applies to any instance of the series, or one lies
+            outside an image.
+        """
+        key = normalize(accession)
+        if not isinstance(by, str) or not by.strip():
+            raise InvalidInputError("say who masked the series (by=...)")
+        with self._lock.hold():
+            self._recover()
+            with self._engine.connect() as conn:
+                found = conn.execute(
+                    select(instances.c.sop_uid, instances.c.path, cases.c.study_uid)
+                    .join(series, series.c.uid == instances.c.series_uid)
+                    .join(cases, cases.c.accession == series.c.accession)
+                    .where(series.c.accession == key, series.c.uid == series_uid)
+                ).all()
+            if not found:
+                raise NotFoundError(f"case {accession!r} has no series {series_uid!r}")
+            rules = tuple(device_masks)
+            masked: list[tuple[str, str, Dataset]] = []  # old UID, old path, new
+            for row in found:
+                ds = self.dataset(key, row.sop_uid)
+                chosen = [*rects, *masks_for(ds, rules)]
+                if chosen:
+                    masked.append((row.sop_uid, row.path, mask_pixels(ds, chosen)))
+            if not masked:
+                raise InvalidInputError(
+                    "no rectangle applies to any image of this series: give rects, "
+                    "or device masks for its manufacturer, model and image size"
+                )
+            journal = Journal(self.path)
+            batch = journal.batch
+            rewritten = []
+            for old_uid, old_path, ds in masked:
+                relative = layout_path(
+                    found[0].study_uid, series_uid, ds.SOPInstanceUID
+                )
+                journal.record(relative)
+                journal.record(old_path)
+                rewritten.append((old_uid, old_path, relative, ds))
+            journal.sync()
+            sizes = {}
+            for _, _, relative, ds in rewritten:
+                sizes[relative] = atomic_write(
+                    self.path / relative,
+                    batch,
+                    lambda handle, ds=ds: ds.save_as(handle, enforce_file_format=True),
+                )
+            now = datetime.now(UTC)
+            with self._engine.begin() as conn:
+                for old_uid, _, relative, ds in rewritten:
+                    conn.execute(
+                        update(instances)
+                        .where(instances.c.sop_uid == old_uid)
+                        .values(
+                            sop_uid=str(ds.SOPInstanceUID),
+                            path=relative,
+                            transfer_syntax=str(ds.file_meta.TransferSyntaxUID),
+                            size=sizes[relative],
+                            image_info=image_info(ds, decode=False),
+                            info_complete=False,
+                        )
+                    )
+                flagged = review.reviews(conn, key)
+                if any(r.series_uid == series_uid for r in flagged):
+                    review.clear(conn, key, series_uid, by=by, status="masked", now=now)
+            old_files = [self.path / old for _, old, _, _ in rewritten]
+            for path in old_files:
+                path.unlink(missing_ok=True)
+            prune_empty_folders(self.path, old_files)
+            journal.finish()
+        logger.info("masked %d instance(s) of a series of case %s", len(rewritten), key)
+        return len(rewritten)
 
     def delete(self, accession: str) -> None:
         """Delete a case: its index rows in one transaction, then its files.

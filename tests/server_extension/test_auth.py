@@ -61,6 +61,7 @@ def _endpoints(case: dict[str, str]) -> list[tuple[str, str]]:
         ("DELETE", f"claripacs/api/cases/{acc}"),
         ("GET", f"claripacs/api/cases/{acc}/reviews"),
         ("POST", f"claripacs/api/cases/{acc}/reviews/1.2.3"),
+        ("POST", f"claripacs/api/cases/{acc}/series/1.2.3/mask"),
         ("GET", "claripacs/api/reviews"),
         ("POST", "claripacs/api/anonymize"),
         ("GET", f"claripacs/api/cases/{acc}/zip"),

@@ -133,3 +133,22 @@ async def test_the_reviews_of_an_unknown_case_are_a_404(jp_fetch: Any) -> None:
         await jp_fetch(*API, "cases", "NOSUCH", "reviews")
 
     assert caught.value.code == 404
+
+
+async def test_masking_a_series_over_rest_clears_it_in_the_users_name(
+    jp_fetch: Any, us_case: dict[str, str], store: Any
+) -> None:
+    accession = us_case["accession"]
+    (flag,) = (await get_json(jp_fetch, "cases", accession, "reviews"))["reviews"]
+    series = ("cases", accession, "series", flag["series_uid"], "mask")
+
+    bad = await _send(jp_fetch, "POST", *series, body={"rects": [[0, 0, 5]]})
+    outside = await _send(jp_fetch, "POST", *series, body={"rects": [[9999, 0, 5, 5]]})
+    done = await _send(jp_fetch, "POST", *series, body={"rects": [[0, 0, 640, 40]]})
+    after = await get_json(jp_fetch, "cases", accession, "reviews")
+
+    assert (bad.code, outside.code) == (400, 400)
+    assert done.code == 200 and json.loads(done.body) == {"masked": 1}
+    assert [r["status"] for r in after["reviews"]] == ["masked"]
+    assert after["reviews"][0]["cleared_by"]
+    assert not store.case(accession).needs_review
