@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydicom import Dataset
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from .anonymize import anonymize_teaching
 from .anonymize.review import document_refusal
@@ -30,6 +31,7 @@ from .dicom import read
 from .dicom.reading import ReadLimits
 from .errors import ClaripacsError, InvalidInputError
 from .store.accession import new_accession
+from .store.part10 import encode_header
 from .store.report import Outcome
 from .store.settings import StoreSettings
 from .store.sources import Source, Unit, expand
@@ -39,6 +41,7 @@ __all__ = [
     "AnonymizedFile",
     "Run",
     "anonymize_sources",
+    "encoded",
     "write_run",
     "zip_bytes",
 ]
@@ -149,16 +152,29 @@ def _one(
         accessions[study] = new_accession(lambda a: a in taken)
     result = anonymize_teaching(ds, key=key, accession=accessions[study])
     out = result.dataset
-    buffer = io.BytesIO()
-    out.save_as(buffer, enforce_file_format=True)
     return AnonymizedFile(
         source=unit.name,
         name=_name(out, accessions[study]),
-        data=buffer.getvalue(),
+        data=encoded(out),
         review_reasons=list(result.review_reasons),
         before=ds if keep_datasets else None,
         after=out if keep_datasets else None,
     )
+
+
+def encoded(ds: Dataset) -> bytes:
+    """The Part 10 file of an anonymized dataset.
+
+    The store's writer (:func:`~claripacs_jupyter.store.part10.encode_header`)
+    copies the raw elements the anonymizer kept instead of converting them,
+    and gives the bytes pydicom would write; a deflated dataset, which it
+    does not compress, is written by pydicom.
+    """
+    if ds.file_meta.TransferSyntaxUID == DeflatedExplicitVRLittleEndian:
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        return buffer.getvalue()
+    return encode_header(ds)
 
 
 def _name(ds: Dataset, accession: str) -> str:

@@ -11,8 +11,9 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from claripacs_jupyter.anonymize import anonymize_teaching
 from claripacs_jupyter.cli import main
-from claripacs_jupyter.deidentify import anonymize_sources
+from claripacs_jupyter.deidentify import anonymize_sources, encoded
 from claripacs_jupyter.errors import InvalidInputError
 from claripacs_jupyter.store import open_store
 
@@ -139,3 +140,27 @@ def test_uploaded_bytes_are_anonymized_in_memory() -> None:
     assert run.skipped == []
     assert str(ds.PatientName) == ""
     assert all(v not in run.written[0].data for v in _patient_bytes("MR_small.dcm"))
+
+
+@pytest.mark.parametrize(
+    "name", ["CT_small.dcm", "US1_J2KR.dcm", "emri_small.dcm", "image_dfl.dcm"]
+)
+def test_the_files_written_are_what_pydicom_would_write(name: str) -> None:
+    source = pydicom.dcmread(_sample(name))
+    if name == "CT_small.dcm":
+        source.SpecificCharacterSet = "ISO_IR 192"
+        source.PatientName = "Иванов^Иван"
+        source.SeriesDescription = "Иванов грудь"
+    result = anonymize_teaching(
+        pydicom.dcmread(io.BytesIO(_written(source))), key=bytes(32), accession="A1"
+    )
+    expected = io.BytesIO()
+    result.dataset.save_as(expected, enforce_file_format=True)
+
+    assert encoded(result.dataset) == expected.getvalue()
+
+
+def _written(ds: pydicom.Dataset) -> bytes:
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
