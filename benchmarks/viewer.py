@@ -522,23 +522,34 @@ window.done = (async () => {
 </script>"""
 
 
+def open_own_page(
+    context: BrowserContext, server: Server, name: str, template: str
+) -> Page:
+    """Open one of this benchmark's own pages at a same-origin URL of the server.
+
+    `template` gets the API root, the case and the token in place of
+    ``__CONFIG__``; the page is served by the browser context itself, so that
+    resource timing sees its requests as same-origin.
+    """
+    context.set_default_timeout(TIMEOUT_MS)
+    config = {
+        "api": "/claripacs/api/",
+        "accession": server.accession,
+        "token": server.token,
+    }
+    html = template.replace("__CONFIG__", json.dumps(config))
+    url = f"{server.base}claripacs-benchmark/{name}"
+    context.route(url, lambda route: route.fulfill(content_type="text/html", body=html))
+    page = context.new_page()
+    page.goto(url)
+    return page
+
+
 def measure_fetch_only(browser: Browser, server: Server, tag: str) -> float | None:
     """The renderer's resident size once a bare page holds every raw frame."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
-        context.set_default_timeout(TIMEOUT_MS)
-        config = {
-            "api": "/claripacs/api/",
-            "accession": server.accession,
-            "token": server.token,
-        }
-        html = FETCH_ONLY_PAGE.replace("__CONFIG__", json.dumps(config))
-        url = f"{server.base}claripacs-benchmark/fetch-only.html"
-        context.route(
-            url, lambda route: route.fulfill(content_type="text/html", body=html)
-        )
-        page = context.new_page()
-        page.goto(url)
+        page = open_own_page(context, server, "fetch-only.html", FETCH_ONLY_PAGE)
         page.evaluate("() => window.done")
         largest = renderer_rss(tag)
         if not largest:
@@ -577,19 +588,7 @@ def measure_png(browser: Browser, server: Server, tag: str) -> Figures:
     """The PNG viewer, served at a same-origin URL of its own."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
-        context.set_default_timeout(TIMEOUT_MS)
-        config = {
-            "api": "/claripacs/api/",
-            "accession": server.accession,
-            "token": server.token,
-        }
-        html = PNG_PAGE.replace("__CONFIG__", json.dumps(config))
-        url = f"{server.base}claripacs-benchmark/png-viewer.html"
-        context.route(
-            url, lambda route: route.fulfill(content_type="text/html", body=html)
-        )
-        page = context.new_page()
-        page.goto(url)
+        page = open_own_page(context, server, "png-viewer.html", PNG_PAGE)
         wait_for_stack(page)
         return finish(page, PNG_SCROLL, PNG_WINDOW, ".png", case_path(server), tag)
     finally:

@@ -194,24 +194,31 @@ def _same(old: DataElement, new: DataElement) -> bool:
 
 def _redacted(elem: DataElement | None) -> str:
     """The value before, as its length only: it may identify the patient."""
-    if elem is None:
-        return ""
-    if _empty(elem):
-        return "(empty)"
-    if elem.VR in _BULK_VRS:
-        return f"({_length(elem)} bytes)"
+    marker = _marker(elem)
+    if marker is not None:
+        return marker
+    assert elem is not None
     return f"(redacted, {len(str(elem.value))} characters)"
 
 
 def _shown(elem: DataElement | None) -> str:
+    marker = _marker(elem)
+    if marker is not None:
+        return marker
+    assert elem is not None
+    text = str(elem.value)
+    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 1]}…"
+
+
+def _marker(elem: DataElement | None) -> str | None:
+    """What both columns show for an absent, empty or bulk value; else None."""
     if elem is None:
         return ""
     if _empty(elem):
         return "(empty)"
     if elem.VR in _BULK_VRS:
         return f"({_length(elem)} bytes)"
-    text = str(elem.value)
-    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 1]}…"
+    return None
 
 
 def _length(elem: DataElement) -> int:

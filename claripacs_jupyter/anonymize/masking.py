@@ -165,7 +165,7 @@ def _black(ds: Dataset, stack: np.ndarray, photometric: str) -> np.ndarray | int
     """The stored value that shows as black for this image."""
     if photometric == "PALETTE COLOR":
         return _darkest_index(ds)
-    if photometric in ("RGB",):
+    if photometric == "RGB":
         return 0
     # grey: the darkest value the image holds, so that any window that shows
     # the image shows the mask as black

@@ -211,7 +211,12 @@ def _case_detail(store: Store, accession: str) -> dict[str, Any]:
     The store keeps each instance's image info in its index after the first
     time, so only a case's first detail reads its pixels.
     """
-    case = store.case(accession)
+    return _detail_of(store, store.case(accession))
+
+
+def _detail_of(store: Store, case: Case) -> dict[str, Any]:
+    """:func:`_case_detail` of a case already read from the store."""
+    accession = case.accession
     data = case.to_dict()
     infos = store.image_infos(accession)
     for series_data in data["series"]:
@@ -721,7 +726,7 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
             case = await self.blocking(self.store.case, accession)
             # the viewer's first request, answered in the page: its first
             # image is asked for as soon as the scripts run
-            detail = await self.blocking(_case_detail, self.store, accession)
+            detail = await self.blocking(_detail_of, self.store, case)
         except NotFoundError:
             self.set_status(404)
             self.finish(

@@ -812,7 +812,7 @@ class Viewer(anywidget.AnyWidget):
         ClaripacsError
             No `base_url` and no single running Jupyter server to take it from.
         """
-        from ..links import VIEW_PARAMS, case_url
+        from ..links import case_url
 
         base = base_url if base_url is not None else _running_server_url()
         view: dict[str, Any] = {
@@ -830,14 +830,10 @@ class Viewer(anywidget.AnyWidget):
         if self.ypos is not None:
             view["ypos"] = round(self.ypos, 2)
 
-        # TODO: the names of the contract's "URL format, extended" (stack,
-        # annotations, key, link) are passed only once links.py knows them (the
-        # layout helper's branch): until then a link loses the stack, the
-        # annotations, the key images and the link toggle. Check at the merge
-        # that case_url takes `annotations` in this form.
-        extended = {
-            "stack": self.stack + 1 if self.stack > 0 else None,
-            "annotations": [
+        if self.stack > 0:
+            view["stack"] = self.stack + 1
+        if self.annotations:
+            view["annotations"] = [
                 {
                     **a,
                     "image": a["image"] + 1,
@@ -845,11 +841,10 @@ class Viewer(anywidget.AnyWidget):
                 }
                 for a in self.annotations
             ]
-            or None,
-            "key": ",".join(str(i + 1) for i in self.key_images) or None,
-            "link": 1 if self.linked else None,
-        }
-        view.update({k: v for k, v in extended.items() if k in VIEW_PARAMS})
+        if self.key_images:
+            view["key"] = [i + 1 for i in self.key_images]
+        if self.linked:
+            view["link"] = True
         return case_url(base, self.accession, **view)
 
     def _image_info(self, sop_uid: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from pathlib import Path
 import nbformat
 from playwright.sync_api import Page
 
-from tests.browser.servers import free_port, stop, wait_until_up
+from tests.browser.servers import free_port, start, stop, wait_until_up
 from tests.widgets.ct_series import write_ct_series
 
 #: Slices of the CT case every lab holds.
@@ -93,15 +92,7 @@ def running_lab(
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",  # no extension index look-ups
     ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its kernels share its process group
-        )
+    process = start(command, env, root, log)
     try:
         base = f"http://127.0.0.1:{port}/"
         wait_until_up(f"{base}api/status?token={token}", process, log)

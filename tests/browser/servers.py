@@ -38,6 +38,21 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None
     raise RuntimeError(f"the server did not start: {log.read_text()[-3000:]}")
 
 
+def start(
+    command: list[str], env: dict[str, str], cwd: Path, log: Path
+) -> subprocess.Popen[bytes]:
+    """Start a server in its own session (its kernels join its process group)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """Stop a server started in its own session, and the kernels it started."""
     try:

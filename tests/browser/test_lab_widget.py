@@ -163,7 +163,8 @@ def test_moving_the_widget_sets_the_traits_and_get_url_reopens_the_view(
         shown = page.locator(overlay).text_content()
         assert again.locator(overlay).text_content() == shown
     again.context.close()
-    errors = [e for e in page.console_errors if "claripacs" in e.lower()]  # type: ignore[attr-defined]
+    console: list[str] = page.console_errors  # type: ignore[attr-defined]
+    errors = [e for e in console if "claripacs" in e.lower()]
     assert errors == []
 
 

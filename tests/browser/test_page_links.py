@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -24,7 +23,7 @@ from playwright.sync_api import Browser, Page
 
 from claripacs_jupyter.links import case_url, parse_case_url
 from tests.browser.conftest import TIMEOUT_MS
-from tests.browser.servers import free_port, stop, wait_until_up
+from tests.browser.servers import free_port, start, stop, wait_until_up
 from tests.widgets.ct_series import write_ct_series
 
 pytestmark = pytest.mark.browser
@@ -106,15 +105,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         f"--ServerApp.root_dir={root}",
     ]
     log = base_dir / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start(command, env, root, log)
     try:
         base = f"http://127.0.0.1:{port}/"
         wait_until_up(f"{base}api/status?token={token}", process, log)

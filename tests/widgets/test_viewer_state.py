@@ -298,6 +298,22 @@ class TestLinks:
             "mode": "simple",
         }
 
+    def test_get_url_carries_annotations_key_images_and_the_link(
+        self, viewer: Viewer
+    ) -> None:
+        viewer.annotations = EVERY_KIND[:2]
+        viewer.key_images = [3, 0]
+        viewer.linked = True
+
+        _, view = parse_case_url(viewer.get_url(BASE))
+
+        assert view["annotations"] == [
+            {"type": "arrow", "image": 2, "points": [[10, 12], [40.5, 44]]},
+            {"type": "text", "image": 2, "points": [[20, 20]], "text": "mass"},
+        ]
+        assert view["key"] == [1, 4]
+        assert view["link"] is True
+
     def test_a_fresh_view_links_to_its_series_and_first_image_only(
         self, viewer: Viewer
     ) -> None:

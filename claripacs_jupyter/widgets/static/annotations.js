@@ -203,7 +203,8 @@ export function measureAnnotation(annotation, context = {}) {
       if (context.frame) {
         const stats = ellipseStats(p[0], p[1], context.frame);
         const unit = context.unit || "";
-        Object.assign(out, { mean: stats.mean, sd: stats.sd, count: stats.count, unit });
+        const { mean, sd, count } = stats;
+        Object.assign(out, { mean, sd, count, unit });
         out.lines.push(`Mean ${annotWithUnit(stats.mean, unit)}`);
         out.lines.push(`SD ${annotWithUnit(stats.sd, unit)}`);
       }
@@ -258,7 +259,8 @@ function annotProblem(item) {
     return `a ${item.type} has ${count} point(s)`;
   }
   const finite = points.every(
-    (q) => Array.isArray(q) && q.length === 2 && q.every((v) => Number.isFinite(Number(v))),
+    (q) =>
+      Array.isArray(q) && q.length === 2 && q.every((v) => Number.isFinite(Number(v))),
   );
   if (!finite) return "points must be [x, y] pairs of numbers";
   if (item.type === "text" && (typeof item.text !== "string" || !item.text.trim())) {
@@ -288,7 +290,10 @@ export function annotationDistance(annotation, p, toScreen) {
     case "length":
       return annotSegmentDistance(p, q[0], q[1]);
     case "angle":
-      return Math.min(annotSegmentDistance(p, q[0], q[1]), annotSegmentDistance(p, q[1], q[2]));
+      return Math.min(
+        annotSegmentDistance(p, q[0], q[1]),
+        annotSegmentDistance(p, q[1], q[2]),
+      );
     case "ellipse": {
       const e = ellipseShape(q[0], q[1]);
       const nx = e.rx ? (p[0] - e.cx) / e.rx : Infinity;
@@ -326,8 +331,10 @@ function annotArrowHead(ctx, tail, head) {
   const size = 10;
   ctx.beginPath();
   ctx.moveTo(head[0], head[1]);
-  ctx.lineTo(head[0] - size * Math.cos(angle - 0.4), head[1] - size * Math.sin(angle - 0.4));
-  ctx.lineTo(head[0] - size * Math.cos(angle + 0.4), head[1] - size * Math.sin(angle + 0.4));
+  for (const side of [-0.4, 0.4]) {
+    const a = angle + side;
+    ctx.lineTo(head[0] - size * Math.cos(a), head[1] - size * Math.sin(a));
+  }
   ctx.closePath();
   ctx.fill();
 }
@@ -372,7 +379,8 @@ export function drawAnnotations(ctx, items, toScreen) {
         break;
       }
       case "text":
-        annotLabel(ctx, [annotation.text || ""], q[0][0], q[0][1] - ANNOTATION_LINE_HEIGHT + 2);
+        const top = q[0][1] - ANNOTATION_LINE_HEIGHT + 2;
+        annotLabel(ctx, [annotation.text || ""], q[0][0], top);
         break;
       default:
         break;

@@ -32,7 +32,7 @@
   /** Hide or show the menus and icons of the claripacs page in `win`; the new mode. */
   globalThis.toggle_simple_mode = (win) => embeddedApiOf(win, "toggle_simple_mode")();
 
-  /** The viewer of the claripacs page in `win` (its first, on a split page), or null. */
+  /** The viewer of the claripacs page in `win` (the first of a split page), or null. */
   globalThis.find_viewer = (win) => (win ? (win.claripacs_viewer ?? null) : null);
 
   /**

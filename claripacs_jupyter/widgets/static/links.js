@@ -139,7 +139,9 @@ export function stateToParams(state) {
   if (Number.isInteger(state.stack) && state.stack > 0) {
     params.set("stack", String(state.stack + 1));
   }
-  if (linksFinite(state.image)) params.set("image", String(Math.round(state.image) + 1));
+  if (linksFinite(state.image)) {
+    params.set("image", String(Math.round(state.image) + 1));
+  }
   const w = state.window;
   if (w && linksFinite(w.center) && linksFinite(w.width)) {
     params.set("window_level", linksShort(w.center, 2));
@@ -159,7 +161,8 @@ export function stateToParams(state) {
     if (list.length) params.set("annotations", JSON.stringify(list));
   }
   if (Array.isArray(state.keyImages)) {
-    const keys = [...new Set(state.keyImages.filter((k) => Number.isInteger(k) && k >= 0))];
+    const usable = state.keyImages.filter((k) => Number.isInteger(k) && k >= 0);
+    const keys = [...new Set(usable)];
     keys.sort((a, b) => a - b);
     if (keys.length) params.set("key", keys.map((k) => k + 1).join(","));
   }

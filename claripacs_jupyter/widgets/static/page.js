@@ -42,7 +42,8 @@ function inlineDetail(element) {
   try {
     return JSON.parse(script.textContent);
   } catch (err) {
-    console.warn("claripacs: the page's case detail is not JSON; asking the server", err);
+    console.warn("claripacs: the page's case detail is not JSON; asking the server");
+    console.warn(err);
     return null;
   }
 }
@@ -133,7 +134,9 @@ function showIgnored(element, ignored) {
     font: "13px system-ui, sans-serif",
   });
   Object.assign(close.style, { position: "absolute", right: ".4em", top: ".2em" });
-  if (getComputedStyle(element).position === "static") element.style.position = "relative";
+  if (getComputedStyle(element).position === "static") {
+    element.style.position = "relative";
+  }
   element.append(note);
 }
 
@@ -226,11 +229,19 @@ function splitPane(element, api, target, inherited, depth) {
     linked: split.linked || inherited.linked || undefined,
   };
   const children = [split.url1, split.url2].map((url, i) =>
-    mountTarget(i ? layout.second : layout.first, api, url, target.href, own, depth + 1),
+    mountTarget(
+      i ? layout.second : layout.first,
+      api,
+      url,
+      target.href,
+      own,
+      depth + 1,
+    ),
   );
   const targetsOf = (other) => {
     const s = paramsToSplit(other.params);
-    return [s, [s.url1, s.url2].map((url) => (url ? linkTarget(url, other.href) : null))];
+    const targets = [s.url1, s.url2].map((url) => (url ? linkTarget(url, other.href) : null));
+    return [s, targets];
   };
   return {
     kind: "split",
@@ -241,7 +252,8 @@ function splitPane(element, api, target, inherited, depth) {
     /** The split URL with each pane's current view (and the divider's place). */
     url() {
       const urls = children.map((child) => child.url());
-      const query = splitToParams({ ...split, size: layout.size, url1: urls[0], url2: urls[1] });
+      const [url1, url2] = urls;
+      const query = splitToParams({ ...split, size: layout.size, url1, url2 });
       return `${target.href}?${query}`;
     },
     fits(other) {
@@ -387,7 +399,8 @@ export function mountPage(element, params) {
 
   const showBars = (mode) => {
     // an inline style: the template's own CSS gives the bar a display
-    for (const bar of pageBars(element)) bar.style.display = mode === "simple" ? "none" : "";
+    const display = mode === "simple" ? "none" : "";
+    for (const bar of pageBars(element)) bar.style.display = display;
   };
   showBars(viewer.getState().mode);
   viewer.onChange((state, changed) => {
@@ -446,7 +459,8 @@ export function mountSplit(element, params) {
       ? casePane(element, api, target, {})
       : splitPane(element, api, target, {}, 0);
   const here = linkTarget(window.location.href);
-  const href = here ? here.href : `${window.location.origin}${window.location.pathname}`;
+  const { origin, pathname } = window.location;
+  const href = here ? here.href : `${origin}${pathname}`;
   let root = mount({ kind: "split", href, params });
 
   exposeEmbeddedApi(window, {

@@ -92,7 +92,9 @@ export function httpSource(api, accession, seriesUid = null, known = null) {
     },
     async frame(index, ref) {
       const inst = ref ? byUid.get(ref.instance) : images[index]?.inst;
-      const frame = ref ? Math.max(0, Math.trunc(Number(ref.frame) || 0)) : images[index]?.frame;
+      const frame = ref
+        ? Math.max(0, Math.trunc(Number(ref.frame) || 0))
+        : images[index]?.frame;
       if (!inst) throw new Error(`no image ${index + 1} in this series`);
       const img = { inst, frame };
       const url =

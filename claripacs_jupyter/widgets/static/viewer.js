@@ -463,7 +463,7 @@ export function createViewer(element, source, options = {}) {
     type: "button",
     class: "cpv-clear",
     text: "Clear",
-    title: "Remove the annotations of the image shown (Delete removes the selected one)",
+    title: "Remove the annotations of this image (Delete removes the selected one)",
   });
   const annotGroup = el("div", { class: "cpv-group", role: "group" }, [
     keyButton,
@@ -536,7 +536,10 @@ export function createViewer(element, source, options = {}) {
     class: "cpv-overlay cpv-overlay-zoom",
     title: "100% shows one image pixel per screen pixel",
   });
-  const overlayKey = el("div", { class: "cpv-overlay cpv-overlay-key", text: "Key image" });
+  const overlayKey = el("div", {
+    class: "cpv-overlay cpv-overlay-key",
+    text: "Key image",
+  });
   overlayKey.hidden = true;
   const textInput = el("input", {
     type: "text",
@@ -707,7 +710,9 @@ export function createViewer(element, source, options = {}) {
     }
     if (partial.keyImages !== undefined) {
       const list = partial.keyImages ?? [];
-      const valid = Array.isArray(list) ? list.filter((i) => Number.isInteger(i) && i >= 0) : [];
+      const valid = Array.isArray(list)
+        ? list.filter((i) => Number.isInteger(i) && i >= 0)
+        : [];
       if (!Array.isArray(list) || valid.length !== list.length) {
         console.warn("claripacs viewer: keyImages must be image indices from 0");
       }
@@ -1289,7 +1294,8 @@ export function createViewer(element, source, options = {}) {
     drawAnnotationLayer((p) => [x + p[0] * g.sx, y + p[1] * g.sy]);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     const percent = state.zoom * g.fitCss * 100;
-    overlayZoom.textContent = `Zoom ${percent < 10 ? percent.toFixed(1) : Math.round(percent)}%`;
+    const shown = percent < 10 ? percent.toFixed(1) : Math.round(percent);
+    overlayZoom.textContent = `Zoom ${shown}%`;
     drawn = { index: state.image, gen: generation };
     showStatus("");
     buildPresets();
@@ -1501,7 +1507,8 @@ export function createViewer(element, source, options = {}) {
   function onPointerUp(event) {
     if (event.pointerType === "touch") touchUp(event);
     if (drag && event.pointerId === drag.id) {
-      if (event.type === "pointerup" && (drag.tool === "annotate" || drag.tool === "move")) {
+      const drawing = drag.tool === "annotate" || drag.tool === "move";
+      if (event.type === "pointerup" && drawing) {
         annotationUp(event);
       } else if (drag.tool === "annotate") dropSketch();
       drag = null;
@@ -1590,7 +1597,8 @@ export function createViewer(element, source, options = {}) {
     const [a, b] = pinch.ids.map((id) => touches.get(id));
     const mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
     const distance = Math.max(1, Math.hypot(b[0] - a[0], b[1] - a[1]));
-    setState(zoomAbout(pinch.view, pinch.mid, mid, (pinch.view.zoom * distance) / pinch.distance));
+    const zoom = (pinch.view.zoom * distance) / pinch.distance;
+    setState(zoomAbout(pinch.view, pinch.mid, mid, zoom));
     return true;
   }
 
@@ -1671,7 +1679,12 @@ export function createViewer(element, source, options = {}) {
     }
     selected = -1;
     if (state.tool !== "text") {
-      sketch = { type: state.tool, image: state.image, points: [point], preview: point };
+      sketch = {
+        type: state.tool,
+        image: state.image,
+        points: [point],
+        preview: point,
+      };
     }
     drag = { ...base, tool: "annotate" };
     scheduleDraw();
@@ -1685,7 +1698,8 @@ export function createViewer(element, source, options = {}) {
       const dy = point[1] - drag.point[1];
       const a = drag.original;
       state.annotations = state.annotations.slice();
-      state.annotations[selected] = { ...a, points: a.points.map((p) => [p[0] + dx, p[1] + dy]) };
+      const points = a.points.map((p) => [p[0] + dx, p[1] + dy]);
+      state.annotations[selected] = { ...a, points };
       drag.moved = true;
     } else if (sketch) sketch.preview = point;
     scheduleDraw();
@@ -1693,7 +1707,8 @@ export function createViewer(element, source, options = {}) {
 
   function annotationUp(event) {
     const moved =
-      Math.hypot(event.clientX - drag.x, event.clientY - drag.y) > CLICK_DISTANCE[pointerKind(event)];
+      Math.hypot(event.clientX - drag.x, event.clientY - drag.y) >
+      CLICK_DISTANCE[pointerKind(event)];
     const point = imagePoint(event);
     if (drag.tool === "move") {
       if (drag.moved) emit(["annotations"]);
@@ -1807,7 +1822,8 @@ export function createViewer(element, source, options = {}) {
     let grey = null;
     if (frame && info.kind !== "rgb") {
       const { slope, intercept } = rescaleOf(info, img.frame);
-      grey = { rows: info.rows, columns: info.columns, pixels: frame.pixels, slope, intercept };
+      const { rows, columns } = info;
+      grey = { rows, columns, pixels: frame.pixels, slope, intercept };
       grey.padding = paddingOf(info);
     }
     const context = {
