@@ -30,12 +30,13 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
-    python_requires=">=3.10",
+    python_requires=">=3.11",
     packages=find_packages(include=["claripacs_jupyter", "claripacs_jupyter.*"]),
     include_package_data=True,
     package_data={
         "claripacs_jupyter.server_extension": ["templates/*.html", "static/*"],
         "claripacs_jupyter.widgets": ["static/*.js", "static/*.css"],
+        "claripacs_jupyter.anonymize": ["*.toml"],
     },
     data_files=[
         (
@@ -62,6 +63,8 @@ setup(
         "Jinja2>=3.1",
         "Pillow>=10",
         "tqdm>=4.60",
+        # Its copy of PS3.15 Table E.1-1 is the Basic profile's table.
+        "dicom-anonymizer>=2.1",
         # The demo teaching set (`claripacs demo`) is made of its real files.
         "pydicom-data",
     ],

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .deidentify import PROFILES, anonymize_sources, write_run
+from .anonymize.annex_e import OPTIONS
+from .anonymize.user_profiles import PROFILES_ENV
+from .deidentify import anonymize_sources, write_run
 from .errors import ClaripacsError
 from .store import Case, IngestReport, Store, open_store
 
@@ -131,7 +133,20 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("paths", nargs="+", metavar="IN")
     sub.add_argument("out", metavar="OUT", help="a folder, or a file ending in .zip")
     sub.add_argument(
-        "--profile", default="teaching", choices=PROFILES, help="(default: teaching)"
+        "--profile",
+        default="teaching",
+        metavar="NAME",
+        help="teaching (the default), basic (DICOM PS3.15 Basic Application Level "
+        "Confidentiality Profile), the name of a profile in "
+        f"${PROFILES_ENV} or a profile file ending .toml",
+    )
+    sub.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        choices=OPTIONS,
+        metavar="OPTION",
+        help="a Basic profile option, once per option: " + ", ".join(OPTIONS),
     )
     keys = sub.add_mutually_exclusive_group()
     keys.add_argument(
@@ -216,7 +231,11 @@ def _anonymize(args: argparse.Namespace, _extra: list[str]) -> int:
     else:
         key, settings = _key_file(args.key_file), None
     run = anonymize_sources(
-        args.paths, profile=args.profile, key=key, settings=settings
+        args.paths,
+        profile=args.profile,
+        options=args.option,
+        key=key,
+        settings=settings,
     )
     written = write_run(run, args.out) if run.written else None
 

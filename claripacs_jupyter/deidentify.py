@@ -1,7 +1,8 @@
 """Anonymizing files, folders and ZIP archives outside a store.
 
 ``claripacs anonymize IN... OUT`` and the server's ``anonymize`` endpoint use
-this: the same reading, checks and teaching profile as an import, written to a
+this: the same reading and checks as an import, with the teaching profile, the
+PS3.15 Basic profile and its options, or a user's profile, written to a
 folder or a ZIP instead of the store. Output files are named by their new
 UIDs, never by the input's names, which often hold a patient's name. Each
 study gets an accession of its own, as the store would give it; UIDs are
@@ -25,7 +26,10 @@ from pydicom import Dataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from .anonymize import anonymize_teaching
+from .anonymize.annex_e import RuleSet
+from .anonymize.confidential import anonymize_with_rules
 from .anonymize.uids import MIN_KEY_BYTES
+from .anonymize.user_profiles import BUILT_IN, resolve_profile
 from .dicom import read
 from .dicom.reading import ReadLimits
 from .errors import ClaripacsError, InvalidInputError
@@ -47,8 +51,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The profiles a standalone run can apply, by name.
-PROFILES = ("teaching",)
+#: The built-in profiles a standalone run can apply, by name; user profiles
+#: are found by :func:`~claripacs_jupyter.anonymize.user_profiles.resolve_profile`.
+PROFILES = BUILT_IN
 
 
 @dataclass
@@ -78,7 +83,8 @@ class Run:
 def anonymize_sources(
     sources: Iterable[Source],
     *,
-    profile: str = "teaching",
+    profile: str | RuleSet = "teaching",
+    options: Iterable[str] = (),
     key: bytes | None = None,
     settings: StoreSettings | None = None,
     keep_datasets: bool = False,
@@ -89,8 +95,11 @@ def anonymize_sources(
     ----------
     sources : iterable of path or (name, bytes)
         Files, folders and ZIP archives, or uploaded files.
-    profile : str
-        One of :data:`PROFILES`.
+    profile : str or RuleSet
+        "teaching", "basic", the name of a user profile, the path of a
+        profile file, or a rule set already made.
+    options : iterable of str
+        Options of the Basic profile to add (not for "teaching").
     key : bytes, optional
         The UID key (at least 16 bytes); a new random one when not given.
     settings : StoreSettings, optional
@@ -107,12 +116,12 @@ def anonymize_sources(
     Raises
     ------
     InvalidInputError
-        An unknown profile or an unusable key.
+        An unknown profile or option, a mistake in a profile file, or an
+        unusable key.
     """
-    if profile not in PROFILES:
-        raise InvalidInputError(
-            f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}"
-        )
+    rules = (
+        profile if isinstance(profile, RuleSet) else resolve_profile(profile, options)
+    )
     key = secrets.token_bytes(32) if key is None else bytes(key)
     if len(key) < MIN_KEY_BYTES:
         raise InvalidInputError(f"the UID key must be at least {MIN_KEY_BYTES} bytes")
@@ -127,7 +136,9 @@ def anonymize_sources(
                 run.skipped.append(item)
                 continue
             try:
-                run.written.append(_one(item, key, limits, accessions, keep_datasets))
+                run.written.append(
+                    _one(item, rules, key, limits, accessions, keep_datasets)
+                )
             except ClaripacsError as exc:
                 run.skipped.append(Outcome(item.name, "skipped", str(exc)))
     logger.info("anonymized %d files, skipped %d", len(run.written), len(run.skipped))
@@ -136,6 +147,7 @@ def anonymize_sources(
 
 def _one(
     unit: Unit,
+    rules: str | RuleSet,
     key: bytes,
     limits: ReadLimits,
     accessions: dict[str, str],
@@ -146,7 +158,10 @@ def _one(
     if study not in accessions:
         taken = set(accessions.values())
         accessions[study] = new_accession(lambda a: a in taken)
-    result = anonymize_teaching(ds, key=key, accession=accessions[study])
+    if isinstance(rules, RuleSet):
+        result = anonymize_with_rules(ds, key=key, rules=rules)
+    else:
+        result = anonymize_teaching(ds, key=key, accession=accessions[study])
     out = result.dataset
     return AnonymizedFile(
         source=unit.name,

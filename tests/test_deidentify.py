@@ -164,3 +164,94 @@ def _written(ds: pydicom.Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def test_the_basic_profile_with_options_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    source = pydicom.dcmread(_sample("CT_small.dcm"))
+
+    status = main(
+        [
+            "anonymize",
+            str(_sample("CT_small.dcm")),
+            str(out),
+            "--profile",
+            "basic",
+            "--option",
+            "retain-longitudinal-modified-dates",
+            "--option",
+            "retain-device-identity",
+        ]
+    )
+    (written,) = list(out.rglob("*.dcm"))
+    ds = pydicom.dcmread(written)
+
+    assert status == 0
+    assert ds.StationName == source.StationName
+    assert ds.StudyDate not in ("", source.StudyDate)
+    assert ds.LongitudinalTemporalInformationModified == "MODIFIED"
+    assert all(
+        value not in written.read_bytes() for value in _patient_bytes("CT_small.dcm")
+    )
+
+
+def test_a_profile_file_is_named_by_its_path(tmp_path: Path) -> None:
+    profile = tmp_path / "mine.toml"
+    profile.write_text('[rules]\nInstitutionName = { replace = "Teaching" }\n')
+
+    status = main(
+        [
+            "anonymize",
+            str(_sample("CT_small.dcm")),
+            str(tmp_path / "out"),
+            "--profile",
+            str(profile),
+        ]
+    )
+    (written,) = list((tmp_path / "out").rglob("*.dcm"))
+
+    assert status == 0
+    assert pydicom.dcmread(written).InstitutionName == "Teaching"
+
+
+def test_a_mistake_in_a_profile_file_is_reported_and_nothing_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "mine.toml"
+    profile.write_text('[rules]\nPatientNme = "keep"\n')
+
+    status = main(
+        [
+            "anonymize",
+            str(_sample("CT_small.dcm")),
+            str(tmp_path / "out"),
+            "--profile",
+            str(profile),
+        ]
+    )
+
+    assert status != 0
+    assert (
+        "mine.toml: 'PatientNme' is not a DICOM keyword (did you mean PatientName?)"
+        in (capsys.readouterr().err)
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_option_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        [
+            "anonymize",
+            str(_sample("CT_small.dcm")),
+            str(tmp_path / "out"),
+            "--profile",
+            "basic",
+            "--option",
+            "retain-everything",
+        ]
+    )
+
+    assert status == 2
+    assert "invalid choice: 'retain-everything'" in capsys.readouterr().err

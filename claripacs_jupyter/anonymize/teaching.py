@@ -30,6 +30,7 @@ from pydicom.uid import (
 
 from ..errors import InvalidDicomError, InvalidInputError
 from .age import teaching_age
+from .annex_e import BASIC_CODE, option_codes
 from .descriptors import (
     Cleaned,
     Identifiers,
@@ -47,12 +48,29 @@ from .uids import (
 )
 from .values import element_text_values, text_element, text_value, text_values
 
-__all__ = ["DEIDENTIFICATION_METHOD", "AnonymizationResult", "anonymize_teaching"]
+__all__ = [
+    "DEIDENTIFICATION_METHOD",
+    "TEACHING_CODES",
+    "AnonymizationResult",
+    "anonymize_teaching",
+    "record_deidentification",
+]
 
 logger = logging.getLogger(__name__)
 
 #: (0012,0063) *DeidentificationMethod* written when no review is needed.
 DEIDENTIFICATION_METHOD = "ClariPACS teaching whitelist; UIDs remapped; dates removed"
+
+#: (0012,0064) *DeidentificationMethodCodeSequence* of the teaching profile. The
+#: whitelist does everything the Basic profile does to the attributes it
+#: keeps, except that it cleans descriptions and keeps sex and age, so it
+#: claims those two options (a test checks this against the Basic table). Its
+#: own accession replaces (0008,0050) *AccessionNumber*; it holds nothing of
+#: the original.
+TEACHING_CODES = (
+    BASIC_CODE,
+    *option_codes(["clean-descriptors", "retain-patient-characteristics"]),
+)
 
 #: The review reason of a description that still holds a long number.
 SUSPICIOUS_DESCRIPTOR = (
@@ -67,6 +85,7 @@ _SERIES_UID = 0x0020000E
 _PIXEL_DATA = 0x7FE00010
 _PATIENT_IDENTITY_REMOVED = 0x00120062
 _DEIDENTIFICATION_METHOD = 0x00120063
+_DEIDENTIFICATION_CODES = 0x00120064
 _LONGITUDINAL_MODIFIED = 0x00280303
 _SEXES = frozenset({"M", "F", "O"})
 _PREAMBLE = b"\x00" * 128
@@ -164,8 +183,10 @@ def anonymize_teaching(
     if cleaner.suspicious_descriptor:
         reasons.append(SUSPICIOUS_DESCRIPTOR)
 
-    for tag, vr, value in _added_elements(reasons):
-        out[tag] = text_element(tag, vr, value, out)
+    # Dates are gone, so longitudinal information is removed.
+    record_deidentification(
+        out, [DEIDENTIFICATION_METHOD], TEACHING_CODES, "REMOVED", reasons
+    )
     out.file_meta = _file_meta(out, syntax)
     out.preamble = _PREAMBLE
 
@@ -180,15 +201,43 @@ def anonymize_teaching(
     return AnonymizationResult(out, original_accession, reasons)
 
 
-def _added_elements(reasons: list[str]) -> list[tuple[int, str, str]]:
-    """Elements that record the de-identification (PS3.15 E.1.1)."""
-    # Dates are gone, so longitudinal information is removed, whatever review
-    # says; identity removal is claimed only when no pixel review is pending.
-    added = [(_LONGITUDINAL_MODIFIED, "CS", "REMOVED")]
-    if not reasons:
-        added.append((_PATIENT_IDENTITY_REMOVED, "CS", "YES"))
-        added.append((_DEIDENTIFICATION_METHOD, "LO", DEIDENTIFICATION_METHOD))
-    return added
+def record_deidentification(
+    out: Dataset,
+    method: list[str],
+    codes: Iterable[tuple[str, str]],
+    longitudinal: str,
+    reasons: list[str],
+) -> None:
+    """Write what was done into `out` (PS3.15 E.1.1 and CID 7050).
+
+    (0012,0063) *DeidentificationMethod*, (0012,0064)
+    *DeidentificationMethodCodeSequence* and (0028,0303)
+    *LongitudinalTemporalInformationModified* describe the header and are
+    always written; (0012,0062) *PatientIdentityRemoved* is YES only when no
+    burned-in text review is pending, and absent otherwise.
+    """
+    out[_DEIDENTIFICATION_METHOD] = DataElement(
+        _DEIDENTIFICATION_METHOD, "LO", [m[:64] for m in method]
+    )
+    items = []
+    for value, meaning in codes:
+        item = Dataset()
+        item.CodeValue = value
+        item.CodingSchemeDesignator = "DCM"
+        item.CodeMeaning = meaning
+        items.append(item)
+    out[_DEIDENTIFICATION_CODES] = DataElement(
+        _DEIDENTIFICATION_CODES, "SQ", Sequence(items)
+    )
+    out[_LONGITUDINAL_MODIFIED] = text_element(
+        _LONGITUDINAL_MODIFIED, "CS", longitudinal, out
+    )
+    if reasons:
+        out._dict.pop(BaseTag(_PATIENT_IDENTITY_REMOVED), None)
+    else:
+        out[_PATIENT_IDENTITY_REMOVED] = text_element(
+            _PATIENT_IDENTITY_REMOVED, "CS", "YES", out
+        )
 
 
 class _Cleaner:

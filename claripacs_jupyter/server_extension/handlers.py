@@ -33,6 +33,7 @@ from tornado.escape import json_encode, url_escape
 from tornado.ioloop import IOLoop
 
 from ..anonymize.masking import Rect
+from ..anonymize.user_profiles import resolve_profile
 from ..deidentify import anonymize_sources, zip_bytes
 from ..dicom import Window, default_window, raw_frame, to_png
 from ..dicom.native import native_frame
@@ -398,14 +399,20 @@ class AnonymizeHandler(ClaripacsAPIHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        """Anonymize the body with the profile named by ``?profile=``."""
+        """Anonymize the body with ``?profile=`` and its ``?option=``s."""
         body = self.request.body
         limit = int(self.settings.get(MAX_UPLOAD_SETTING, 0)) or len(body)
         if len(body) > limit:
             raise web.HTTPError(413, "The file is larger than the upload limit.")
         if not body:
             raise InvalidInputError("Send the DICOM file or ZIP as the request body.")
-        profile = self.get_query_argument("profile", "teaching")
+        # only the built-in profiles and those of the profiles folder: a
+        # request never names a file
+        profile = resolve_profile(
+            self.get_query_argument("profile", "teaching"),
+            self.get_query_arguments("option"),
+            allow_paths=False,
+        )
         store = self.store
         run = await self.blocking(
             anonymize_sources,

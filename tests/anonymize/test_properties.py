@@ -4,7 +4,8 @@ Hypothesis plants one identifier (it is also the Patient ID, so the file
 itself says it identifies the patient) in standard and private elements of
 random VRs, at the top level and inside sequences nested up to three deep,
 kept by the teaching profile or not, on a real CT file; the anonymized file
-written to bytes must not contain it, in any case.
+written to bytes must not contain it, in any case. The same holds for the
+PS3.15 Basic profile, which keeps what it does not name.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pydicom.data import get_testdata_file
 from pydicom.dataelem import DataElement
 
 from claripacs_jupyter.anonymize import anonymize_teaching
+from claripacs_jupyter.anonymize.annex_e import basic_rules
+from claripacs_jupyter.anonymize.confidential import anonymize_with_rules
 from tests.anonymize.conftest import ACCESSION, KEY
 
 # Standard elements a technologist or a device writes text into: some the
@@ -159,6 +162,44 @@ def test_a_planted_identifier_never_reaches_the_written_file(
 
     result = anonymize_teaching(
         pydicom.dcmread(BytesIO(source.getvalue())), key=KEY, accession=ACCESSION
+    )
+    written = BytesIO()
+    result.dataset.save_as(written, enforce_file_format=True)
+
+    assert identifier.encode() not in written.getvalue().upper()
+
+
+# The Basic profile without options, and with the one option that keeps
+# descriptions (cleaned); the other options keep attributes as they are, by
+# design, so an identifier planted there would be kept.
+BASIC_RULES = [basic_rules(), basic_rules(frozenset({"clean-descriptors"}))]
+
+
+@example(
+    identifier="KEPTTEXT2345",
+    places=[(path, keyword, "LO", "in words") for path, keyword in KEPT_TEXT],
+    clean=True,
+)
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(identifier=identifiers, places=plantings(), clean=st.booleans())
+def test_the_basic_profile_lets_no_planted_identifier_through(
+    identifier: str, places: list[tuple[list[str], str, str, str]], clean: bool
+) -> None:
+    ds = pydicom.dcmread(BytesIO(_ct_bytes()))
+    ds.PatientID = identifier
+    for block, (path, keyword, vr, form) in enumerate(places):
+        _plant(ds, path, keyword, vr, _written(identifier, form), block)
+    source = BytesIO()
+    ds.save_as(source, enforce_file_format=True)
+
+    result = anonymize_with_rules(
+        pydicom.dcmread(BytesIO(source.getvalue())),
+        key=KEY,
+        rules=BASIC_RULES[clean],
     )
     written = BytesIO()
     result.dataset.save_as(written, enforce_file_format=True)

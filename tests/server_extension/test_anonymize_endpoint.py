@@ -76,3 +76,58 @@ async def test_bad_input_is_a_400_that_says_why(
 
     assert response.code == 400
     assert message in json.loads(response.body)["message"]
+
+
+async def test_the_basic_profile_and_its_options_are_named_in_the_query(
+    jp_fetch: Any, store: Any
+) -> None:
+    original = sample_bytes("CT_small.dcm")
+    source = pydicom.dcmread(io.BytesIO(original))
+
+    response = await jp_fetch(
+        *API,
+        "anonymize",
+        method="POST",
+        body=original,
+        params=[
+            ("profile", "basic"),
+            ("option", "retain-uids"),
+            ("option", "retain-longitudinal-full-dates"),
+        ],
+    )
+    ds = pydicom.dcmread(io.BytesIO(response.body))
+
+    assert ds.StudyInstanceUID == source.StudyInstanceUID
+    assert ds.StudyDate == source.StudyDate
+    assert ds.PatientName == ""
+    assert [c.CodeValue for c in ds.DeidentificationMethodCodeSequence] == [
+        "113100",
+        "113106",
+        "113110",
+    ]
+    assert store.cases() == []
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ([("profile", "basic"), ("option", "retain-all")], "unknown option"),
+        ([("profile", "teaching"), ("option", "retain-uids")], "takes no options"),
+        ([("profile", "/etc/passwd.toml")], "not a profile name"),
+        ([("profile", "../profiles/x")], "not a profile name"),
+    ],
+)
+async def test_a_bad_profile_or_option_is_a_400(
+    jp_fetch: Any, params: list[tuple[str, str]], message: str
+) -> None:
+    response = await jp_fetch(
+        *API,
+        "anonymize",
+        method="POST",
+        body=sample_bytes("CT_small.dcm"),
+        params=params,
+        raise_error=False,
+    )
+
+    assert response.code == 400
+    assert message in json.loads(response.body)["message"]

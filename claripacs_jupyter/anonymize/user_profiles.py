@@ -1,0 +1,300 @@
+"""Profiles by name: the built-in ones, and a user's own written in a TOML file.
+
+A user profile starts from the Basic profile and its options and changes the
+action of any attribute, by keyword or by tag::
+
+    # research.toml
+    description = "Keeps sex and age; hashes the patient ID"
+    options = ["retain-patient-characteristics", "clean-descriptors"]
+
+    [rules]
+    PatientID = "hash"              # keep, remove, empty, hash, shift, clean
+    "(0008,0080)" = { replace = "Teaching Hospital" }
+    StudyDate = "shift"
+
+    [[private]]                     # private elements to keep, with their VR
+    creator = "SIEMENS MR HEADER"
+    group = "0019"
+    element = "0C"
+    vr = "IS"
+
+Named profiles live in a folder, one ``<name>.toml`` each: the folder given
+by ``$CLARIPACS_PROFILES``, else ``claripacs/profiles`` in the Jupyter config
+folder. A path to a ``.toml`` file works too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydicom import config
+from pydicom.datadict import dictionary_VR, keyword_dict, tag_for_keyword
+from pydicom.valuerep import validate_value
+
+from ..errors import InvalidInputError
+from .annex_e import Op, PrivateKey, RuleSet, basic_rules
+
+__all__ = [
+    "BUILT_IN",
+    "PROFILES_ENV",
+    "load_profile",
+    "profile_names",
+    "profiles_dir",
+    "resolve_profile",
+]
+
+#: The profiles every installation has.
+BUILT_IN = ("teaching", "basic")
+
+#: The environment variable naming the folder of named user profiles.
+PROFILES_ENV = "CLARIPACS_PROFILES"
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_TAG = re.compile(r"\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?")
+
+# The actions a user may name, and the VRs each applies to.
+_ACTIONS = {
+    "keep": Op.RETAIN,
+    "remove": Op.REMOVE,
+    "empty": Op.EMPTY,
+    "hash": Op.HASH,
+    "shift": Op.SHIFT,
+    "clean": Op.CLEAN,
+    "uid": Op.UID,
+}
+_HASHABLE = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UI"})
+_REPLACEABLE = frozenset(
+    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM"}
+    | {"UC", "UR", "UT"}
+)
+
+
+def profiles_dir() -> Path:
+    """The folder of named user profiles."""
+    env = os.environ.get(PROFILES_ENV)
+    if env:
+        return Path(env).expanduser()
+    from jupyter_core.paths import jupyter_config_dir
+
+    return Path(jupyter_config_dir()) / "claripacs" / "profiles"
+
+
+def profile_names() -> list[str]:
+    """The built-in profiles and the named user profiles found, in that order."""
+    folder = profiles_dir()
+    found = sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+    return [*BUILT_IN, *(n for n in found if n not in BUILT_IN and _NAME.fullmatch(n))]
+
+
+def resolve_profile(
+    name: str, options: Iterable[str] = (), *, allow_paths: bool = True
+) -> str | RuleSet:
+    """Find a profile by name, or by path to a ``.toml`` file.
+
+    Parameters
+    ----------
+    name : str
+        "teaching", "basic", a named user profile or (with `allow_paths`) the
+        path of a profile file.
+    options : iterable of str
+        Basic profile options to add (see
+        :data:`~claripacs_jupyter.anonymize.annex_e.OPTIONS`); the teaching
+        profile takes none.
+    allow_paths : bool
+        Whether `name` may be a path; the server passes False, so a request
+        can name only the profiles of the folder.
+
+    Returns
+    -------
+    str or RuleSet
+        ``"teaching"`` for the teaching whitelist, else the rule set.
+
+    Raises
+    ------
+    InvalidInputError
+        An unknown profile or option, or a profile file with a mistake (the
+        message names the file and the entry).
+    """
+    options = list(options)
+    if name == "teaching":
+        if options:
+            raise InvalidInputError(
+                "the teaching profile takes no options; use --profile basic "
+                "with options, or a profile file"
+            )
+        return "teaching"
+    if name == "basic":
+        try:
+            return basic_rules(frozenset(options))
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
+
+    path = Path(name).expanduser()
+    if allow_paths and path.suffix == ".toml" and path.is_file():
+        return load_profile(path, options)
+    if not _NAME.fullmatch(name):
+        raise InvalidInputError(f"{name!r} is not a profile name")
+    path = profiles_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise InvalidInputError(
+            f"unknown profile {name!r}; choose one of {', '.join(profile_names())} "
+            f"(user profiles are read from {profiles_dir()})"
+        )
+    return load_profile(path, options)
+
+
+def load_profile(path: str | os.PathLike[str], options: Iterable[str] = ()) -> RuleSet:
+    """Read a user profile file.
+
+    Parameters
+    ----------
+    path : path-like
+        The TOML file (see the module's documentation for its form).
+    options : iterable of str
+        Options added to those the file names.
+
+    Returns
+    -------
+    RuleSet
+        The Basic profile with the file's options and rules applied, named
+        after the file's ``name`` entry or its stem.
+
+    Raises
+    ------
+    InvalidInputError
+        The file cannot be read, or an entry is wrong; the message says
+        which and how to mend it.
+    """
+    path = Path(path)
+    where = path.name
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{where}: cannot be read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInputError(f"{where}: not valid TOML ({exc})") from None
+
+    unknown = sorted(set(data) - {"name", "description", "options", "rules", "private"})
+    if unknown:
+        raise InvalidInputError(
+            f"{where}: unknown entr{'y' if len(unknown) == 1 else 'ies'} "
+            f"{', '.join(unknown)}; a profile has name, description, options, "
+            "rules and private"
+        )
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise InvalidInputError(f"{where}: name must be letters, digits, _ . or -")
+    chosen = data.get("options", [])
+    if not isinstance(chosen, list) or not all(isinstance(o, str) for o in chosen):
+        raise InvalidInputError(f"{where}: options must be a list of option names")
+    try:
+        base = basic_rules(frozenset([*chosen, *options]))
+    except ValueError as exc:
+        raise InvalidInputError(f"{where}: {exc}") from None
+
+    ops: dict[int, Op] = {}
+    values: dict[int, str] = {}
+    rules = data.get("rules", {})
+    if not isinstance(rules, dict):
+        raise InvalidInputError(f"{where}: [rules] must be a table")
+    for key, action in rules.items():
+        tag = _tag_of(key, where)
+        ops[tag], value = _action_of(tag, action, f"{where}: rules.{key}")
+        if value is not None:
+            values[tag] = value
+    private = _private_of(data.get("private", []), where)
+    return base.with_changes(name, ops, values, private)
+
+
+def _tag_of(key: str, where: str) -> int:
+    """The tag a rule's key names: a keyword or "(gggg,eeee)"."""
+    match = _TAG.fullmatch(key)
+    if match:
+        tag = int(match.group(1) + match.group(2), 16)
+    else:
+        found = tag_for_keyword(key)
+        if found is None:
+            close = difflib.get_close_matches(key, keyword_dict, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InvalidInputError(f"{where}: {key!r} is not a DICOM keyword{hint}")
+        tag = int(found)
+    if (tag >> 16) & 1:
+        raise InvalidInputError(
+            f"{where}: {key} is a private tag; keep private elements with "
+            "[[private]] and their creator"
+        )
+    if (tag >> 16) == 0x0002:
+        raise InvalidInputError(f"{where}: {key} is file meta, which is rebuilt")
+    try:
+        dictionary_VR(tag)
+    except KeyError:
+        raise InvalidInputError(f"{where}: {key} is not in the dictionary") from None
+    return tag
+
+
+def _action_of(tag: int, action: Any, where: str) -> tuple[Op, str | None]:
+    """The action and, for replace, the new value of one rule."""
+    vr = str(dictionary_VR(tag))
+    if isinstance(action, dict):
+        if set(action) != {"replace"} or not isinstance(action["replace"], str):
+            raise InvalidInputError(f'{where}: write {{ replace = "new value" }}')
+        value = action["replace"]
+        if vr not in _REPLACEABLE:
+            raise InvalidInputError(f"{where}: a {vr} value cannot be replaced by text")
+        try:
+            validate_value(vr, value, config.RAISE)
+        except ValueError as exc:
+            raise InvalidInputError(f"{where}: {exc}") from None
+        return Op.REPLACE, value
+    op = _ACTIONS.get(action) if isinstance(action, str) else None
+    if op is None:
+        raise InvalidInputError(
+            f"{where}: the action must be one of {', '.join(_ACTIONS)} "
+            'or { replace = "..." }'
+        )
+    if op is Op.HASH and vr not in _HASHABLE:
+        raise InvalidInputError(f"{where}: a {vr} value cannot be hashed")
+    if op is Op.SHIFT and vr not in ("DA", "DT", "TM"):
+        raise InvalidInputError(f"{where}: only dates and times can be shifted")
+    if op is Op.UID and vr not in ("UI", "SQ"):
+        raise InvalidInputError(f"{where}: only UIDs get a new UID")
+    return op, None
+
+
+def _private_of(entries: Any, where: str) -> dict[PrivateKey, str]:
+    """The [[private]] entries as (creator, group, element) -> VR."""
+    if not isinstance(entries, list):
+        raise InvalidInputError(f"{where}: write private elements as [[private]]")
+    private: dict[PrivateKey, str] = {}
+    for n, entry in enumerate(entries, 1):
+        here = f"{where}: private element {n}"
+        if not isinstance(entry, dict) or set(entry) != {
+            "creator",
+            "group",
+            "element",
+            "vr",
+        }:
+            raise InvalidInputError(f"{here}: give creator, group, element and vr")
+        try:
+            group = int(str(entry["group"]), 16)
+            element = int(str(entry["element"]), 16)
+        except ValueError:
+            raise InvalidInputError(f"{here}: group and element are hex") from None
+        if not group & 1 or not 0 <= element <= 0xFF or group > 0xFFFF:
+            raise InvalidInputError(
+                f"{here}: group must be odd (private) and element one byte, "
+                "the element's place in its creator's block (00 to FF)"
+            )
+        creator, vr = entry["creator"], entry["vr"]
+        if not isinstance(creator, str) or not creator.strip():
+            raise InvalidInputError(f"{here}: creator must be the private creator")
+        if vr not in _HASHABLE | {"DS", "IS", "FD", "FL", "SL", "SS", "UL", "US"}:
+            raise InvalidInputError(f"{here}: {vr!r} is not a VR that can be kept")
+        private[(creator.strip(), group, element)] = vr
+    return private

@@ -1,0 +1,169 @@
+"""User profiles in TOML files: what they change, and the mistakes they report."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from pydicom import Dataset
+
+from claripacs_jupyter.anonymize.annex_e import Op, RuleSet
+from claripacs_jupyter.anonymize.confidential import anonymize_with_rules
+from claripacs_jupyter.anonymize.user_profiles import (
+    PROFILES_ENV,
+    load_profile,
+    profile_names,
+    resolve_profile,
+)
+from claripacs_jupyter.errors import InvalidInputError
+from tests.anonymize.conftest import KEY, from_bytes, real_file, to_bytes
+
+RESEARCH = """
+description = "Keeps sex and age; hashes the patient ID"
+options = ["retain-patient-characteristics"]
+
+[rules]
+PatientID = "hash"
+"(0008,0080)" = { replace = "Teaching Hospital" }
+StudyDate = "shift"
+Manufacturer = "remove"
+PatientName = "empty"
+StudyDescription = "clean"
+DeviceSerialNumber = "keep"
+
+[[private]]
+creator = "GEMS_ACQU_01"
+group = "0019"
+element = "02"
+vr = "SL"
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _apply(rules: RuleSet, ds: Dataset) -> Dataset:
+    result = anonymize_with_rules(from_bytes(to_bytes(ds)), key=KEY, rules=rules)
+    buffer = BytesIO()
+    result.dataset.save_as(buffer, enforce_file_format=True)
+    return from_bytes(buffer.getvalue())
+
+
+def test_a_profile_file_changes_what_it_names(tmp_path: Path) -> None:
+    rules = load_profile(_write(tmp_path, "research.toml", RESEARCH))
+    ct = real_file("CT_small.dcm")
+    ct.StudyDescription = f"CT CHEST {ct.PatientID}"
+    ct.DeviceSerialNumber = "SN-1234"
+
+    out = _apply(rules, ct)
+    again = _apply(rules, ct)
+
+    assert rules.name == "research"
+    assert out.PatientID != ct.PatientID and len(out.PatientID) == 64
+    assert out.PatientID == again.PatientID  # keyed, so stable
+    assert out.InstitutionName == "Teaching Hospital"
+    assert out.StudyDate != ct.StudyDate and len(out.StudyDate) == 8
+    assert out.LongitudinalTemporalInformationModified == "MODIFIED"
+    assert "Manufacturer" not in out
+    assert out.StudyDescription == "CT CHEST"
+    assert out.DeviceSerialNumber == "SN-1234"
+    assert out.PatientWeight == ct.PatientWeight  # from the option
+    assert out[0x0019, 0x1002].value == ct[0x0019, 0x1002].value
+    assert out[0x0019, 0x0010].value == "GEMS_ACQU_01"
+    assert (0x0019, 0x1003) not in out
+    assert out.DeidentificationMethod[0] == "ClariPACS research profile"
+    assert [c.CodeValue for c in out.DeidentificationMethodCodeSequence] == [
+        "113100",
+        "113108",
+    ]
+
+
+def test_a_named_profile_is_found_in_the_profiles_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PROFILES_ENV, str(tmp_path))
+    _write(tmp_path, "research.toml", RESEARCH)
+    _write(tmp_path, "bad name!.toml", RESEARCH)
+
+    found = resolve_profile("research", ["retain-uids"])
+
+    assert isinstance(found, RuleSet) and found.name == "research"
+    assert found.ops[0x0020000D] is Op.RETAIN  # the option given with the name
+    assert profile_names() == ["teaching", "basic", "research"]
+
+
+def test_a_server_cannot_name_a_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, "research.toml", RESEARCH)
+
+    assert isinstance(resolve_profile(str(path)), RuleSet)
+    with pytest.raises(InvalidInputError, match="not a profile name"):
+        resolve_profile(str(path), allow_paths=False)
+
+
+def test_built_in_profiles_and_their_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PROFILES_ENV, str(tmp_path))
+
+    assert resolve_profile("teaching") == "teaching"
+    assert isinstance(resolve_profile("basic", ["clean-descriptors"]), RuleSet)
+    with pytest.raises(InvalidInputError, match="takes no options"):
+        resolve_profile("teaching", ["retain-uids"])
+    with pytest.raises(InvalidInputError, match="unknown option"):
+        resolve_profile("basic", ["retain-all"])
+    with pytest.raises(InvalidInputError, match="unknown profile 'nope'.*teaching"):
+        resolve_profile("nope")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[rules\n", "not valid TOML"),
+        ('colour = "red"', "unknown entry colour"),
+        ('name = "a b"', "name must be"),
+        ('options = "retain-uids"', "options must be a list"),
+        ('options = ["retain-all"]', "unknown option retain-all"),
+        ('[rules]\nPatintName = "keep"', "not a DICOM keyword.*PatientName"),
+        ('[rules]\n"(0009,1001)" = "keep"', "private tag.*\\[\\[private\\]\\]"),
+        ('[rules]\n"(0002,0010)" = "keep"', "file meta"),
+        ('[rules]\nPatientName = "scramble"', "must be one of keep, remove"),
+        ('[rules]\nRows = "hash"', "US value cannot be hashed"),
+        ('[rules]\nPatientName = "shift"', "only dates and times"),
+        ('[rules]\nPatientName = "uid"', "only UIDs"),
+        ('[rules]\nStudyDate = { replace = "yesterday" }', "StudyDate"),
+        ('[rules]\nRows = { replace = "12" }', "US value cannot be replaced"),
+        ('[rules]\nPatientName = { swap = "x" }', "replace ="),
+        ("[[private]]\ncreator = 'X'", "give creator, group, element and vr"),
+        (
+            "[[private]]\ncreator = 'X'\ngroup = '0010'\nelement = '01'\nvr = 'LO'",
+            "group must be odd",
+        ),
+        (
+            "[[private]]\ncreator = 'X'\ngroup = '0009'\nelement = 'zz'\nvr = 'LO'",
+            "hex",
+        ),
+        (
+            "[[private]]\ncreator = 'X'\ngroup = '0009'\nelement = '01'\nvr = 'SQ'",
+            "not a VR that can be kept",
+        ),
+    ],
+)
+def test_a_mistake_in_a_profile_file_is_named(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = _write(tmp_path, "mine.toml", text)
+
+    with pytest.raises(InvalidInputError, match=f"mine.toml: .*{message}"):
+        load_profile(path)
+
+
+def test_an_unreadable_profile_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_bytes(b"\xff\xfe not text")
+
+    with pytest.raises(InvalidInputError, match="mine.toml: cannot be read"):
+        load_profile(path)
