@@ -22,6 +22,7 @@ import pandas as pd
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
 
+from .anonymize.annex_e import RuleSet
 from .deidentify import anonymize_sources
 from .store.sources import Source
 
@@ -75,23 +76,32 @@ class DryRun:
         return counts.unstack(fill_value=0)
 
 
-def dry_run(sources: Iterable[Source], *, profile: str = "teaching") -> DryRun:
+def dry_run(
+    sources: Iterable[Source],
+    *,
+    profile: str | RuleSet = "teaching",
+    options: Iterable[str] = (),
+) -> DryRun:
     """Anonymize `sources` in memory and tabulate every change; write nothing.
 
     Parameters
     ----------
     sources : iterable of path or (name, bytes)
         Files, folders and ZIP archives, or uploaded files.
-    profile : str
+    profile : str or RuleSet
         The profile, as :func:`claripacs_jupyter.deidentify.anonymize_sources`
-        takes it.
+        takes it: "teaching", "basic", a user profile's name or file.
+    options : iterable of str
+        Options of the Basic profile.
 
     Returns
     -------
     DryRun
         The element table, the review flags and the inputs refused.
     """
-    run = anonymize_sources(sources, profile=profile, keep_datasets=True)
+    run = anonymize_sources(
+        sources, profile=profile, options=options, keep_datasets=True
+    )
     rows: list[dict[str, Any]] = []
     flags: list[dict[str, str]] = []
     for written in run.written:

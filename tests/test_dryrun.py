@@ -94,3 +94,21 @@ def test_nothing_is_written(ct_with_reference: Path, tmp_path: Path) -> None:
     dry_run([ct_with_reference])
 
     assert sorted(os.walk(tmp_path)) == before
+
+
+def test_the_basic_profile_and_its_options_can_be_tried(
+    ct_with_reference: Path,
+) -> None:
+    source = pydicom.dcmread(ct_with_reference / "ct.dcm")
+
+    plain = dry_run([ct_with_reference], profile="basic")
+    kept = dry_run(
+        [ct_with_reference], profile="basic", options=["retain-institution-identity"]
+    )
+
+    assert _row(plain, "InstitutionName")["action"] == "replace"
+    assert _row(plain, "InstitutionName")["after"] == "ANONYMIZED"
+    assert _row(kept, "InstitutionName")["action"] == "keep"
+    assert _row(kept, "InstitutionName")["after"] == source.InstitutionName
+    assert _row(plain, "Manufacturer")["action"] == "keep"
+    assert _row(plain, "DeidentificationMethodCodeSequence")["action"] == "add"
