@@ -232,8 +232,8 @@ def test_a_mistake_in_a_profile_file_is_reported_and_nothing_written(
 
     assert status != 0
     assert (
-        "mine.toml: 'PatientNme' is not a DICOM keyword (did you mean PatientName?)"
-        in (capsys.readouterr().err)
+        "mine.toml: rules.PatientNme: 'PatientNme' is not a DICOM keyword "
+        "(did you mean PatientName?)" in capsys.readouterr().err
     )
     assert not (tmp_path / "out").exists()
 

@@ -13,13 +13,15 @@ import copy
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import cast
 
 from pydicom import Dataset, Sequence
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileMetaDataset
-from pydicom.filewriter import correct_ambiguous_vr_element
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import correct_ambiguous_vr_element, write_data_element
 from pydicom.tag import BaseTag
 from pydicom.uid import (
     UID,
@@ -216,19 +218,26 @@ def record_deidentification(
     always written; (0012,0062) *PatientIdentityRemoved* is YES only when no
     burned-in text review is pending, and absent otherwise.
     """
-    out[_DEIDENTIFICATION_METHOD] = DataElement(
-        _DEIDENTIFICATION_METHOD, "LO", [m[:64] for m in method]
+    out[_DEIDENTIFICATION_METHOD] = text_element(
+        _DEIDENTIFICATION_METHOD, "LO", [m[:64] for m in method], out
     )
-    items = []
-    for value, meaning in codes:
-        item = Dataset()
-        item.CodeValue = value
-        item.CodingSchemeDesignator = "DCM"
-        item.CodeMeaning = meaning
-        items.append(item)
-    out[_DEIDENTIFICATION_CODES] = DataElement(
-        _DEIDENTIFICATION_CODES, "SQ", Sequence(items)
-    )
+    implicit, little = out.original_encoding
+    codes = tuple(codes)
+    if implicit is None or little is None:
+        out[_DEIDENTIFICATION_CODES] = _code_sequence(codes)
+    else:
+        # The same bytes pydicom writes, made once per profile and encoding:
+        # building the items anew for every file costs a quarter of the run.
+        value = _encoded_code_sequence(codes, implicit, little)
+        out[_DEIDENTIFICATION_CODES] = RawDataElement(
+            BaseTag(_DEIDENTIFICATION_CODES),
+            "SQ",
+            len(value),
+            value,
+            0,
+            implicit,
+            little,
+        )
     out[_LONGITUDINAL_MODIFIED] = text_element(
         _LONGITUDINAL_MODIFIED, "CS", longitudinal, out
     )
@@ -238,6 +247,30 @@ def record_deidentification(
         out[_PATIENT_IDENTITY_REMOVED] = text_element(
             _PATIENT_IDENTITY_REMOVED, "CS", "YES", out
         )
+
+
+def _code_sequence(codes: tuple[tuple[str, str], ...]) -> DataElement:
+    """(0012,0064) *DeidentificationMethodCodeSequence* with one item a code."""
+    items = []
+    for value, meaning in codes:
+        item = Dataset()
+        item.CodeValue = value
+        item.CodingSchemeDesignator = "DCM"
+        item.CodeMeaning = meaning
+        items.append(item)
+    return DataElement(_DEIDENTIFICATION_CODES, "SQ", Sequence(items))
+
+
+@lru_cache(maxsize=64)
+def _encoded_code_sequence(
+    codes: tuple[tuple[str, str], ...], implicit: bool, little: bool
+) -> bytes:
+    """The value of :func:`_code_sequence` as pydicom encodes it."""
+    buffer = DicomBytesIO()
+    buffer.is_implicit_VR, buffer.is_little_endian = implicit, little
+    write_data_element(buffer, _code_sequence(codes))
+    # after the tag and length (and the VR with two reserved bytes)
+    return buffer.getvalue()[8 if implicit else 12 :]
 
 
 class _Cleaner:

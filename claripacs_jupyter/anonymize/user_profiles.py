@@ -204,7 +204,7 @@ def load_profile(path: str | os.PathLike[str], options: Iterable[str] = ()) -> R
     if not isinstance(rules, dict):
         raise InvalidInputError(f"{where}: [rules] must be a table")
     for key, action in rules.items():
-        tag = _tag_of(key, where)
+        tag = _tag_of(key, f"{where}: rules.{key}")
         ops[tag], value = _action_of(tag, action, f"{where}: rules.{key}")
         if value is not None:
             values[tag] = value
