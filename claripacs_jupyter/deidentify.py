@@ -26,11 +26,13 @@ from pydicom import Dataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from .anonymize import anonymize_teaching
-from .anonymize.annex_e import RuleSet
+from .anonymize.annex_e import Op, RuleSet
 from .anonymize.confidential import anonymize_with_rules
+from .anonymize.profiles import TEACHING
 from .anonymize.uids import MIN_KEY_BYTES
 from .anonymize.user_profiles import BUILT_IN, resolve_profile
-from .dicom import read
+from .anonymize.values import text_value
+from .dicom import HeaderRead, lenient_values, read, read_header
 from .dicom.reading import ReadLimits
 from .errors import ClaripacsError, InvalidInputError
 from .store.accession import new_accession
@@ -153,24 +155,56 @@ def _one(
     accessions: dict[str, str],
     keep_datasets: bool,
 ) -> AnonymizedFile:
-    ds = read(unit.load(), limits=limits)  # anonymize_teaching refuses documents
-    study = str(ds.get("StudyInstanceUID", "") or "")
-    if study not in accessions:
-        taken = set(accessions.values())
-        accessions[study] = new_accession(lambda a: a in taken)
-    if isinstance(rules, RuleSet):
-        result = anonymize_with_rules(ds, key=key, rules=rules)
+    source = unit.load()
+    start = 0 if isinstance(source, Path | bytes) else source.tell()
+    # As an import does: read the header only and copy the pixel data
+    # element after the new header, byte for byte. A dry run compares whole
+    # datasets, so it reads them whole.
+    header = None if keep_datasets else read_header(source, limits=limits)
+    if header is not None and _splices(header, rules):
+        ds = header.dataset
     else:
-        result = anonymize_teaching(ds, key=key, accession=accessions[study])
+        if not isinstance(source, Path | bytes):
+            source.seek(start)
+        header = None
+        ds = read(source, limits=limits)  # the anonymizers refuse documents
+
+    with lenient_values():
+        study = text_value(ds, 0x0020000D)
+        if study not in accessions:
+            taken = set(accessions.values())
+            accessions[study] = new_accession(lambda a: a in taken)
+        if isinstance(rules, RuleSet):
+            result = anonymize_with_rules(ds, key=key, rules=rules)
+        else:
+            result = anonymize_teaching(ds, key=key, accession=accessions[study])
     out = result.dataset
+    data = encoded(out)
+    if header is not None:
+        buffer = io.BytesIO(data)
+        buffer.seek(0, io.SEEK_END)
+        header.copy_pixel_element(buffer)
+        data = buffer.getvalue()
     return AnonymizedFile(
         source=unit.name,
         name=_name(out, accessions[study]),
-        data=encoded(out),
+        data=data,
         review_reasons=list(result.review_reasons),
         before=ds if keep_datasets else None,
         after=out if keep_datasets else None,
     )
+
+
+def _splices(header: HeaderRead, rules: str | RuleSet) -> bool:
+    """Whether a file can be written as its new header and its pixel bytes.
+
+    The pixel data element is copied as the last element, so nothing the
+    profile keeps may follow it (trailing padding, which every profile
+    removes, usually does).
+    """
+    if isinstance(rules, RuleSet):
+        return all(rules.ops.get(tag) is Op.REMOVE for tag in header.trailing_tags)
+    return not any(tag in TEACHING for tag in header.trailing_tags)
 
 
 def encoded(ds: Dataset) -> bytes:
@@ -181,7 +215,9 @@ def encoded(ds: Dataset) -> bytes:
     and gives the bytes pydicom would write; a deflated dataset, which it
     does not compress, is written by pydicom.
     """
-    if ds.file_meta.TransferSyntaxUID == DeflatedExplicitVRLittleEndian:
+    # text_value reads the syntax without converting the raw element, which
+    # would make the writer encode the whole file meta through pydicom
+    if text_value(ds.file_meta, 0x00020010) == DeflatedExplicitVRLittleEndian:
         buffer = io.BytesIO()
         ds.save_as(buffer, enforce_file_format=True)
         return buffer.getvalue()

@@ -12,6 +12,8 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from claripacs_jupyter.anonymize import anonymize_teaching
+from claripacs_jupyter.anonymize.annex_e import basic_rules
+from claripacs_jupyter.anonymize.confidential import anonymize_with_rules
 from claripacs_jupyter.cli import main
 from claripacs_jupyter.deidentify import anonymize_sources, encoded
 from claripacs_jupyter.errors import InvalidInputError
@@ -255,3 +257,35 @@ def test_an_unknown_option_is_a_usage_error(
 
     assert status == 2
     assert "invalid choice: 'retain-everything'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CT_small.dcm",
+        "MR_small_bigendian.dcm",
+        "MR_small_implicit.dcm",
+        "US1_J2KR.dcm",
+        "emri_small.dcm",
+        "image_dfl.dcm",
+    ],
+)
+@pytest.mark.parametrize("profile", ["teaching", "basic"])
+def test_a_spliced_file_is_what_pydicom_writes_for_the_whole_dataset(
+    name: str, profile: str
+) -> None:
+    """The header written anew and the pixel data element copied after it."""
+    path = _sample(name)
+    key = bytes(32)
+
+    run = anonymize_sources([path], profile=profile, key=key)
+    whole = pydicom.dcmread(path)
+    if profile == "basic":
+        result = anonymize_with_rules(whole, key=key, rules=basic_rules())
+    else:
+        accession = run.written[0].name.split("/")[0]
+        result = anonymize_teaching(whole, key=key, accession=accession)
+    expected = io.BytesIO()
+    result.dataset.save_as(expected, enforce_file_format=True)
+
+    assert run.written[0].data == expected.getvalue()

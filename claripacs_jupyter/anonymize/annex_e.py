@@ -21,7 +21,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
@@ -130,7 +130,7 @@ class RuleSet:
     codes: tuple[tuple[str, str], ...] = (BASIC_CODE,)
     longitudinal: str = "REMOVED"
 
-    @property
+    @cached_property
     def shifts_dates(self) -> bool:
         """True when some date is shifted, so a patient offset is needed."""
         return any(op is Op.SHIFT for op in self.ops.values())
