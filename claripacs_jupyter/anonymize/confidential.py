@@ -137,7 +137,7 @@ def anonymize_with_rules(
     syntax = _transfer_syntax(ds)
     offset = patient_offset(ds, key) if rules.shifts_dates else 0
     cleaner = _RuleCleaner(bytes(key), _encoding(ds, syntax), ds, rules, offset)
-    out = cleaner.clean(ds, rules)
+    out = cleaner.apply(ds)
     _fill_identity(out, ds, bytes(key))
     if cleaner.suspicious_descriptor:
         reasons.append(SUSPICIOUS_DESCRIPTOR)
@@ -173,7 +173,7 @@ class _RuleCleaner(_Cleaner):
         self.rules = rules
         self.offset = offset
 
-    def clean(self, src: Dataset, profile: object = None) -> Dataset:  # type: ignore[override]
+    def apply(self, src: Dataset) -> Dataset:
         """Return a new dataset: `src` with the rule set applied."""
         out = Dataset()
         implicit, little = self.encoding or (None, None)
@@ -294,7 +294,7 @@ class _RuleCleaner(_Cleaner):
             return None
         if op is Op.RETAIN:
             return elem
-        items = [self.clean(item) for item in elem.value or ()]
+        items = [self.apply(item) for item in elem.value or ()]
         seq = DataElement(tag, "SQ", Sequence(items))
         seq.is_undefined_length = elem.is_undefined_length
         return seq
