@@ -19,27 +19,17 @@ from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.tag import BaseTag
 
-from ..errors import InvalidInputError
 from .age import teaching_age
 from .annex_e import Op, RuleSet
 from .dates import patient_offset, shift_value
 from .descriptors import clean_descriptor, identifiers_of, scrub_identifiers
-from .review import document_refusal, review_reasons
 from .teaching import (
     _FREE_TEXT_VRS,
-    _PREAMBLE,
-    SUSPICIOUS_DESCRIPTOR,
     AnonymizationResult,
-    _check_key,
     _Cleaner,
     _empty,
-    _encoding,
-    _file_meta,
-    _fill_identity,
-    _original_accession,
-    _transfer_syntax,
     _vr_of,
-    record_deidentification,
+    anonymize_instance,
 )
 from .uids import remap_uid
 from .values import element_text_values, text_element, text_value
@@ -128,34 +118,16 @@ def anonymize_with_rules(
     InvalidDicomError
         If the output would lack a UID a receiving PACS needs.
     """
-    _check_key(key)
-    refusal = document_refusal(ds)
-    if refusal is not None:
-        raise InvalidInputError(refusal)
-
-    reasons = review_reasons(ds)
-    syntax = _transfer_syntax(ds)
     offset = patient_offset(ds, key) if rules.shifts_dates else 0
-    cleaner = _RuleCleaner(bytes(key), _encoding(ds, syntax), ds, rules, offset)
-    out = cleaner.apply(ds)
-    _fill_identity(out, ds, bytes(key))
-    if cleaner.suspicious_descriptor:
-        reasons.append(SUSPICIOUS_DESCRIPTOR)
+
+    def clean(encoding: tuple[bool, bool] | None) -> tuple[Dataset, bool]:
+        cleaner = _RuleCleaner(bytes(key), encoding, ds, rules, offset)
+        return cleaner.apply(ds), cleaner.suspicious_descriptor
 
     method = [f"ClariPACS {rules.name} profile"] + [m for _, m in rules.codes]
-    record_deidentification(out, method, rules.codes, rules.longitudinal, reasons)
-    out.file_meta = _file_meta(out, syntax)
-    out.preamble = _PREAMBLE
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "profile %s: instance ...%s, %d of %d elements kept, %d review reasons",
-            rules.name,
-            text_value(out, 0x00080018)[-8:],
-            len(out._dict),
-            len(ds._dict),
-            len(reasons),
-        )
-    return AnonymizationResult(out, _original_accession(ds), reasons)
+    return anonymize_instance(
+        ds, key, clean, rules.name, method, rules.codes, rules.longitudinal
+    )
 
 
 class _RuleCleaner(_Cleaner):

@@ -172,35 +172,58 @@ def anonymize_teaching(
     """
     _check_key(key)
     _check_accession(accession)
+
+    def clean(encoding: tuple[bool, bool] | None) -> tuple[Dataset, bool]:
+        cleaner = _Cleaner(bytes(key), accession, encoding, identifiers_of(ds))
+        return cleaner.clean(ds, TEACHING), cleaner.suspicious_descriptor
+
+    # Dates are gone, so longitudinal information is removed.
+    return anonymize_instance(
+        ds, key, clean, "teaching", [DEIDENTIFICATION_METHOD], TEACHING_CODES, "REMOVED"
+    )
+
+
+def anonymize_instance(
+    ds: Dataset,
+    key: bytes,
+    clean: Callable[[tuple[bool, bool] | None], tuple[Dataset, bool]],
+    profile: str,
+    method: list[str],
+    codes: Iterable[tuple[str, str]],
+    longitudinal: str,
+) -> AnonymizationResult:
+    """The steps every profile shares around its own cleaning of the header.
+
+    Documents are refused, review reasons found, `clean` called with the
+    output's encoding (it returns the new dataset and whether a description
+    still looks like it holds an identifier), the UIDs a PACS needs checked,
+    what was done recorded, and the file meta rebuilt.
+    """
+    _check_key(key)
     refusal = document_refusal(ds)
     if refusal is not None:
         raise InvalidInputError(refusal)
 
     reasons = review_reasons(ds)
-    original_accession = _original_accession(ds)
     syntax = _transfer_syntax(ds)
-    cleaner = _Cleaner(bytes(key), accession, _encoding(ds, syntax), identifiers_of(ds))
-    out = cleaner.clean(ds, TEACHING)
+    out, suspicious = clean(_encoding(ds, syntax))
     _fill_identity(out, ds, bytes(key))
-    if cleaner.suspicious_descriptor:
+    if suspicious:
         reasons.append(SUSPICIOUS_DESCRIPTOR)
 
-    # Dates are gone, so longitudinal information is removed.
-    record_deidentification(
-        out, [DEIDENTIFICATION_METHOD], TEACHING_CODES, "REMOVED", reasons
-    )
+    record_deidentification(out, method, codes, longitudinal, reasons)
     out.file_meta = _file_meta(out, syntax)
     out.preamble = _PREAMBLE
-
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
-            "anonymized instance ...%s: %d of %d elements kept, %d review reasons",
+            "%s profile: instance ...%s, %d of %d elements kept, %d review reasons",
+            profile,
             text_value(out, _SOP_INSTANCE)[-8:],
             len(out._dict),
             len(ds._dict),
             len(reasons),
         )
-    return AnonymizationResult(out, original_accession, reasons)
+    return AnonymizationResult(out, _original_accession(ds), reasons)
 
 
 def record_deidentification(
