@@ -580,6 +580,27 @@ def test_position_names_the_image_point_at_the_centre_on_each_axis(
     assert half["position"] == {"x": 16, "y": 16}  # no y: the image's middle
 
 
+def test_to_image_turns_a_canvas_point_back_into_image_pixels_when_zoomed(
+    page: Page, harness_url: str
+) -> None:
+    mount(page, harness_url, {**CT, "rows": 32, "columns": 64, "frames": [[WATER] * 4]})
+    page.evaluate("window.viewer.setState({zoom: 3, position: {x: 10, y: 20}})")
+
+    answer = page.evaluate(
+        """() => {
+          const v = window.viewer;
+          const p = v.toCanvas(7, 50); // the centre of pixel (row 7, column 50)
+          const canvas = v.element.querySelector("canvas");
+          return {point: v.toImage(p.x, p.y), size: v.imageSize,
+                  stage: canvas.parentElement === v.stage};
+        }"""
+    )
+
+    assert answer["point"] == pytest.approx({"x": 50.5, "y": 7.5})
+    assert answer["size"] == {"rows": 32, "columns": 64}
+    assert answer["stage"]
+
+
 def test_simple_mode_hides_the_toolbar_until_set_back(
     page: Page, harness_url: str
 ) -> None:

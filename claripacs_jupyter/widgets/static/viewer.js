@@ -2046,6 +2046,32 @@ export function createViewer(element, source, options = {}) {
       return { x: x0 + (column + 0.5) * g.sx, y: y0 + (row + 0.5) * g.sy };
     },
     /**
+     * The image point under canvas point (x, y) (CSS pixels from the canvas's
+     * top left corner): {x, y} in image pixels, x along the columns, 0 at the
+     * image's left and top edges, so pixel (row r, column c) spans c..c+1 and
+     * r..r+1. Points off the image give coordinates outside 0..columns and
+     * 0..rows. Null before an image is shown.
+     */
+    toImage(x, y) {
+      const view = viewStart();
+      if (!view) return null;
+      const info = currentInfo();
+      return {
+        x: ((x - view.x0) / view.drawW) * info.columns,
+        y: ((y - view.y0) / view.drawH) * info.rows,
+      };
+    },
+    /** {rows, columns} of the image on screen; null before one is known. */
+    get imageSize() {
+      const info = currentInfo();
+      return info ? { rows: info.rows, columns: info.columns } : null;
+    },
+    /**
+     * The element the canvas fills (positioned, clipping): a host lays its
+     * own overlays in it, at the canvas's coordinates.
+     */
+    stage,
+    /**
      * The annotations of the image on screen with their measurements: each is
      * {index (in state.annotations), annotation, lines (the label), value,
      * unit, mean, sd, count, area, areaUnit (those the type has)}.
