@@ -43,6 +43,7 @@ from .caching import IMMUTABLE, frame_etag
 
 if TYPE_CHECKING:
     from ..store import Case, Store
+    from ..store.review import SeriesReview
 
 T = TypeVar("T")
 
@@ -734,6 +735,9 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
             # the viewer's first request, answered in the page: its first
             # image is asked for as soon as the scripts run
             detail = await self.blocking(_detail_of, self.store, case)
+            flags = await self.blocking(
+                self.store.reviews, case.accession, pending_only=True
+            )
         except NotFoundError:
             self.set_status(404)
             self.finish(
@@ -747,7 +751,7 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
             description=case.description or "",
             folder=case.folder,
             # the banner stands while a series awaits review, not after
-            review_reasons=case.review_reasons if case.needs_review else [],
+            pending=_pending_series(case, flags),
             detail=detail,
             module_urls=self._module_urls(),
             # mode=simple (the open URL format) hides the menus and this bar.
@@ -769,6 +773,24 @@ class CasePageHandler(ExtensionHandlerJinjaMixin, _StoreHandlerMixin, JupyterHan
         return [
             self.static_url(name, include_version=False) for name in _page_modules()
         ]
+
+
+def _pending_series(case: Case, flags: list[SeriesReview]) -> list[dict[str, Any]]:
+    """The case page's list of series awaiting review: uid, label and reasons."""
+    known = {item.uid: item for item in case.series}
+    pending = []
+    for flag in flags:
+        found = known.get(flag.series_uid)
+        name = (found.description or found.modality) if found else ""
+        number = f"{found.number}: " if found and found.number is not None else ""
+        pending.append(
+            {
+                "uid": flag.series_uid,
+                "label": f"{number}{name or 'Series'}",
+                "reasons": flag.reasons,
+            }
+        )
+    return pending
 
 
 #: A static module's import of a sibling: `import { a } from "./x.js";`

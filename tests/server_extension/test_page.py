@@ -82,6 +82,24 @@ async def test_page_warns_while_a_case_waits_for_pixel_review(
     assert 'class="cp-review"' not in clean_page
 
 
+async def test_the_warning_lists_each_series_awaiting_review_with_its_reasons(
+    jp_fetch: Any, upload: Upload, store: Any
+) -> None:
+    response = await upload([("US1_J2KR.dcm", sample_bytes("US1_J2KR.dcm"))])
+    flagged = json.loads(response.body)["accessions"][0]
+    (review,) = store.reviews(flagged)
+    (series,) = store.case(flagged).series
+
+    page = (await jp_fetch("claripacs", "case", flagged)).body.decode()
+
+    item = re.search(r"<li data-series=.*?</li>", page, re.DOTALL)
+    assert item
+    text = html.unescape(item.group(0))
+    assert f'data-series="{review.series_uid}"' in text
+    assert f">{series.number}: {series.description or series.modality}<" in text
+    assert all(reason in text for reason in review.reasons)
+
+
 async def test_unknown_case_is_a_404_page(jp_fetch: Any) -> None:
     response = await jp_fetch("claripacs", "case", "NOPE<script>", raise_error=False)
 
