@@ -5,10 +5,12 @@
 // page mounts one per pane, in one document, so the panes can be linked.
 // Every page gets the reference guide's embedded API: get_url(),
 // change_left_mouse(n), toggle_simple_mode(), claripacs_display_mode and
-// read_url_line(url).
+// read_url_line(url). The case page's review banner gets its actions from
+// review.js.
 
 import { ignoredParams, linkTarget, paramsToSplit, paramsToState, splitToParams, stateToParams, TOOL_NUMBERS, VIEW_PARAMS } from "./links.js";
 import { buildSplit } from "./layout.js";
+import { mountReview } from "./review.js";
 import { httpSource } from "./transport.js";
 import { createViewer } from "./viewer.js";
 
@@ -374,6 +376,11 @@ function exposeEmbeddedApi(win, host) {
  * read_url_line(url) moves the viewer when `url` is a link to this case, and
  * goes to `url` otherwise (another case's page, a split page).
  *
+ * While series of the case await review, the template's banner (`.cp-review`)
+ * lists them; review.js gives each its actions, "Mark reviewed" and "Mask…",
+ * which post with the element's `data-xsrf`. The banner shows in simple mode
+ * too: it is a warning, not a menu.
+ *
  * @param {HTMLElement} element the host element
  * @param {URLSearchParams} params the page's query parameters
  * @returns {object} the viewer (see createViewer)
@@ -403,6 +410,11 @@ export function mountPage(element, params) {
     for (const bar of pageBars(element)) bar.style.display = display;
   };
   showBars(viewer.getState().mode);
+  const banner = element.ownerDocument.querySelector(".cp-review");
+  if (banner) {
+    const xsrf = element.dataset.xsrf ?? "";
+    mountReview(banner, viewer, { api, accession: target.accession, xsrf });
+  }
   viewer.onChange((state, changed) => {
     if (changed.includes("mode")) showBars(state.mode);
   });

@@ -2,8 +2,8 @@
 // top of viewer.js) over the server extension's REST API. Requests are
 // same-origin with the session's cookies; no token goes into a URL built here.
 
-/** Error of an API call, with the server's message when it sent one. */
-async function apiError(response, what) {
+/** Error of an API call: "what: message", the server's message when it sent one. */
+export async function apiError(response, what) {
   let message = `${response.status} ${response.statusText}`;
   try {
     const body = await response.json();
