@@ -121,6 +121,11 @@ class RuleSet:
     longitudinal : str
         (0028,0303) *LongitudinalTemporalInformationModified*: "REMOVED",
         "UNMODIFIED" or "MODIFIED".
+    identity_kept : tuple of str
+        The keywords of attributes a user's rules keep as they are although
+        no option of the Basic profile would: the output may identify the
+        patient, so it says (0012,0062) *PatientIdentityRemoved* NO and
+        claims no profile code.
     """
 
     name: str
@@ -129,6 +134,7 @@ class RuleSet:
     private: Mapping[PrivateKey, str] = field(default_factory=dict)
     codes: tuple[tuple[str, str], ...] = (BASIC_CODE,)
     longitudinal: str = "REMOVED"
+    identity_kept: tuple[str, ...] = ()
 
     @cached_property
     def shifts_dates(self) -> bool:
@@ -148,6 +154,12 @@ class RuleSet:
         longitudinal = self.longitudinal
         if any(op is Op.SHIFT for op in ops.values()):
             longitudinal = "MODIFIED"
+        widest = _widest().ops
+        kept = [
+            keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+            for tag, op in sorted(ops.items())
+            if op is Op.RETAIN and widest.get(tag, Op.KEEP) not in (Op.KEEP, Op.RETAIN)
+        ]
         return replace(
             self,
             name=name,
@@ -155,6 +167,7 @@ class RuleSet:
             values={**self.values, **values},
             private={**self.private, **private},
             longitudinal=longitudinal,
+            identity_kept=tuple(dict.fromkeys([*self.identity_kept, *kept])),
         )
 
 
@@ -260,6 +273,16 @@ def basic_rules(options: frozenset[str] = frozenset()) -> RuleSet:
         codes=tuple(codes),
         longitudinal=longitudinal,
     )
+
+
+@lru_cache(maxsize=1)
+def _widest() -> RuleSet:
+    """The Basic profile with every option that keeps something more.
+
+    Full dates keep more than modified ones, and the two exclude each other.
+    What this rule set does not keep, no conformant profile keeps.
+    """
+    return basic_rules(frozenset(OPTIONS) - {"retain-longitudinal-modified-dates"})
 
 
 def _stronger(current: Op | None, new: Op) -> Op:

@@ -91,7 +91,9 @@ def anonymize_with_rules(
     (0012,0064) *DeidentificationMethodCodeSequence* and (0028,0303)
     *LongitudinalTemporalInformationModified*; (0012,0062)
     *PatientIdentityRemoved* is YES only when no burned-in text review is
-    pending (:func:`~claripacs_jupyter.anonymize.review_reasons`).
+    pending (:func:`~claripacs_jupyter.anonymize.review_reasons`), and NO
+    when the rules keep an identifying attribute (``rules.identity_kept``),
+    which then names them in the method in place of any profile code.
 
     Parameters
     ----------
@@ -124,9 +126,23 @@ def anonymize_with_rules(
         cleaner = _RuleCleaner(bytes(key), encoding, ds, rules, offset)
         return cleaner.apply(ds), cleaner.suspicious_descriptor
 
-    method = [f"ClariPACS {rules.name} profile"] + [m for _, m in rules.codes]
+    method = [f"ClariPACS {rules.name} profile"]
+    codes = rules.codes
+    if rules.identity_kept:
+        # Kept identifying attributes void the claim of every profile code.
+        method.append(f"keeps {', '.join(rules.identity_kept)}")
+        codes = ()
+    else:
+        method.extend(m for _, m in codes)
     return anonymize_instance(
-        ds, key, clean, rules.name, method, rules.codes, rules.longitudinal
+        ds,
+        key,
+        clean,
+        rules.name,
+        method,
+        codes,
+        rules.longitudinal,
+        identity_kept=bool(rules.identity_kept),
     )
 
 

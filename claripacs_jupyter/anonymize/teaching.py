@@ -191,13 +191,16 @@ def anonymize_instance(
     method: list[str],
     codes: Iterable[tuple[str, str]],
     longitudinal: str,
+    *,
+    identity_kept: bool = False,
 ) -> AnonymizationResult:
     """The steps every profile shares around its own cleaning of the header.
 
     Documents are refused, review reasons found, `clean` called with the
     output's encoding (it returns the new dataset and whether a description
     still looks like it holds an identifier), the UIDs a PACS needs checked,
-    what was done recorded, and the file meta rebuilt.
+    what was done recorded, and the file meta rebuilt. `identity_kept` says
+    that the profile keeps an identifying attribute.
     """
     _check_key(key)
     refusal = document_refusal(ds)
@@ -211,7 +214,9 @@ def anonymize_instance(
     if suspicious:
         reasons.append(SUSPICIOUS_DESCRIPTOR)
 
-    record_deidentification(out, method, codes, longitudinal, reasons)
+    record_deidentification(
+        out, method, codes, longitudinal, reasons, identity_kept=identity_kept
+    )
     out.file_meta = _file_meta(out, syntax)
     out.preamble = _PREAMBLE
     if logger.isEnabledFor(logging.DEBUG):
@@ -232,21 +237,26 @@ def record_deidentification(
     codes: Iterable[tuple[str, str]],
     longitudinal: str,
     reasons: list[str],
+    *,
+    identity_kept: bool = False,
 ) -> None:
     """Write what was done into `out` (PS3.15 E.1.1 and CID 7050).
 
-    (0012,0063) *DeidentificationMethod*, (0012,0064)
-    *DeidentificationMethodCodeSequence* and (0028,0303)
+    (0012,0063) *DeidentificationMethod* and (0028,0303)
     *LongitudinalTemporalInformationModified* describe the header and are
-    always written; (0012,0062) *PatientIdentityRemoved* is YES only when no
-    burned-in text review is pending, and absent otherwise.
+    always written, (0012,0064) *DeidentificationMethodCodeSequence* when
+    there are `codes`. (0012,0062) *PatientIdentityRemoved* is NO when the
+    profile keeps an identifying attribute (`identity_kept`), else YES when
+    no burned-in text review is pending, and absent while one is.
     """
     out[_DEIDENTIFICATION_METHOD] = text_element(
         _DEIDENTIFICATION_METHOD, "LO", [m[:64] for m in method], out
     )
     implicit, little = out.original_encoding
     codes = tuple(codes)
-    if implicit is None or little is None:
+    if not codes:
+        out._dict.pop(BaseTag(_DEIDENTIFICATION_CODES), None)
+    elif implicit is None or little is None:
         out[_DEIDENTIFICATION_CODES] = _code_sequence(codes)
     else:
         # The same bytes pydicom writes, made once per profile and encoding:
@@ -264,7 +274,11 @@ def record_deidentification(
     out[_LONGITUDINAL_MODIFIED] = text_element(
         _LONGITUDINAL_MODIFIED, "CS", longitudinal, out
     )
-    if reasons:
+    if identity_kept:
+        out[_PATIENT_IDENTITY_REMOVED] = text_element(
+            _PATIENT_IDENTITY_REMOVED, "CS", "NO", out
+        )
+    elif reasons:
         out._dict.pop(BaseTag(_PATIENT_IDENTITY_REMOVED), None)
     else:
         out[_PATIENT_IDENTITY_REMOVED] = text_element(

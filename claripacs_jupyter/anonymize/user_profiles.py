@@ -34,7 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from pydicom import config
-from pydicom.datadict import dictionary_VR, keyword_dict, tag_for_keyword
+from pydicom.datadict import (
+    dictionary_VR,
+    keyword_dict,
+    keyword_for_tag,
+    tag_for_keyword,
+)
 from pydicom.valuerep import validate_value
 
 from ..errors import InvalidInputError
@@ -68,6 +73,49 @@ _ACTIONS = {
     "clean": Op.CLEAN,
     "uid": Op.UID,
 }
+# Attributes a rule may not change, and why. The UIDs every file needs take
+# only keep or uid; the pixel data and what describes it, only keep (masking
+# is the way to change pixels); what the anonymizer records, nothing.
+_NEEDED_UIDS = frozenset(
+    {"SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"}
+)
+_PIXEL_MODULE = frozenset(
+    {
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "Rows",
+        "Columns",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "PlanarConfiguration",
+        "NumberOfFrames",
+        "PixelData",
+        "FloatPixelData",
+        "DoubleFloatPixelData",
+        "ExtendedOffsetTable",
+        "ExtendedOffsetTableLengths",
+        "RedPaletteColorLookupTableDescriptor",
+        "GreenPaletteColorLookupTableDescriptor",
+        "BluePaletteColorLookupTableDescriptor",
+        "RedPaletteColorLookupTableData",
+        "GreenPaletteColorLookupTableData",
+        "BluePaletteColorLookupTableData",
+        "SegmentedRedPaletteColorLookupTableData",
+        "SegmentedGreenPaletteColorLookupTableData",
+        "SegmentedBluePaletteColorLookupTableData",
+        "SpecificCharacterSet",
+    }
+)
+_RECORDED = frozenset(
+    {
+        "PatientIdentityRemoved",
+        "DeidentificationMethod",
+        "DeidentificationMethodCodeSequence",
+        "LongitudinalTemporalInformationModified",
+    }
+)
 _HASHABLE = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UI"})
 _REPLACEABLE = frozenset(
     {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM"}
@@ -88,7 +136,11 @@ def profiles_dir() -> Path:
 def profile_names() -> list[str]:
     """The built-in profiles and the named user profiles found, in that order."""
     folder = profiles_dir()
-    found = sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+    found = (
+        sorted(p.stem for p in folder.glob("*.toml") if p.is_file())
+        if folder.is_dir()
+        else []
+    )
     return [*BUILT_IN, *(n for n in found if n not in BUILT_IN and _NAME.fullmatch(n))]
 
 
@@ -122,6 +174,7 @@ def resolve_profile(
         message names the file and the entry).
     """
     options = list(options)
+    _no_repeats(options, "option")
     if name == "teaching":
         if options:
             raise InvalidInputError(
@@ -136,15 +189,24 @@ def resolve_profile(
             raise InvalidInputError(str(exc)) from None
 
     path = Path(name).expanduser()
-    if allow_paths and path.suffix == ".toml" and path.is_file():
-        return load_profile(path, options)
+    if allow_paths and (path.suffix == ".toml" or os.sep in name or "/" in name):
+        if path.is_file():
+            return load_profile(path, options)
+        if path.suffix == ".toml" or not _NAME.fullmatch(name):
+            what = "a folder" if path.is_dir() else "not found"
+            raise InvalidInputError(f"profile file {name}: {what}")
     if not _NAME.fullmatch(name):
-        raise InvalidInputError(f"{name!r} is not a profile name")
+        raise InvalidInputError(
+            f"{name!r} is not a profile name; choose one of "
+            f"{', '.join(profile_names())}"
+        )
     path = profiles_dir() / f"{name}.toml"
     if not path.is_file():
+        # a server's folders are no business of its clients
+        where = f" (read from {profiles_dir()})" if allow_paths else ""
         raise InvalidInputError(
-            f"unknown profile {name!r}; choose one of {', '.join(profile_names())} "
-            f"(user profiles are read from {profiles_dir()})"
+            f"unknown profile {name!r}; choose one of "
+            f"{', '.join(profile_names())}{where}"
         )
     return load_profile(path, options)
 
@@ -193,6 +255,7 @@ def load_profile(path: str | os.PathLike[str], options: Iterable[str] = ()) -> R
     chosen = data.get("options", [])
     if not isinstance(chosen, list) or not all(isinstance(o, str) for o in chosen):
         raise InvalidInputError(f"{where}: options must be a list of option names")
+    _no_repeats(chosen, f"{where}: option")
     try:
         base = basic_rules(frozenset([*chosen, *options]))
     except ValueError as exc:
@@ -204,12 +267,42 @@ def load_profile(path: str | os.PathLike[str], options: Iterable[str] = ()) -> R
     if not isinstance(rules, dict):
         raise InvalidInputError(f"{where}: [rules] must be a table")
     for key, action in rules.items():
-        tag = _tag_of(key, f"{where}: rules.{key}")
-        ops[tag], value = _action_of(tag, action, f"{where}: rules.{key}")
+        here = f"{where}: rules.{key}"
+        tag = _tag_of(key, here)
+        if tag in ops:
+            raise InvalidInputError(f"{here}: that attribute has a rule already")
+        ops[tag], value = _action_of(tag, action, here)
+        _check_allowed(tag, ops[tag], here)
         if value is not None:
             values[tag] = value
     private = _private_of(data.get("private", []), where)
     return base.with_changes(name, ops, values, private)
+
+
+def _no_repeats(names: list[str], what: str) -> None:
+    """Refuse a list that names something twice."""
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InvalidInputError(f"{what} {', '.join(repeated)} is given twice")
+
+
+def _check_allowed(tag: int, op: Op, where: str) -> None:
+    """Refuse a rule on an attribute the output cannot do without."""
+    keyword = keyword_for_tag(tag)
+    if keyword in _RECORDED:
+        raise InvalidInputError(
+            f"{where}: the anonymizer writes this attribute to record what it "
+            "did; no rule can change it"
+        )
+    if keyword in _NEEDED_UIDS and op not in (Op.RETAIN, Op.UID):
+        raise InvalidInputError(
+            f"{where}: every file needs this UID; give it keep or uid"
+        )
+    if keyword in _PIXEL_MODULE and op is not Op.RETAIN:
+        raise InvalidInputError(
+            f"{where}: the pixel data and the attributes that describe it are "
+            "written as they are; mask burned-in text instead (mask_series)"
+        )
 
 
 def _tag_of(key: str, where: str) -> int:
@@ -220,7 +313,8 @@ def _tag_of(key: str, where: str) -> int:
     else:
         found = tag_for_keyword(key)
         if found is None:
-            close = difflib.get_close_matches(key, keyword_dict, n=1)
+            same = [k for k in keyword_dict if k.lower() == key.lower()]
+            close = same or difflib.get_close_matches(key, keyword_dict, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise InvalidInputError(f"{where}: {key!r} is not a DICOM keyword{hint}")
         tag = int(found)

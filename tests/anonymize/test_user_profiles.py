@@ -82,6 +82,37 @@ def test_a_profile_file_changes_what_it_names(tmp_path: Path) -> None:
     ]
 
 
+def test_a_profile_that_keeps_an_identifier_does_not_claim_identity_removed(
+    tmp_path: Path,
+) -> None:
+    keeps_name = load_profile(
+        _write(tmp_path, "names.toml", '[rules]\nPatientName = "keep"')
+    )
+    ct = real_file("CT_small.dcm")
+
+    out = _apply(keeps_name, ct)
+
+    assert keeps_name.identity_kept == ("PatientName",)
+    assert out.PatientName == ct.PatientName
+    assert out.PatientIdentityRemoved == "NO"
+    assert list(out.DeidentificationMethod) == [
+        "ClariPACS names profile",
+        "keeps PatientName",
+    ]
+    assert "DeidentificationMethodCodeSequence" not in out
+
+
+def test_keeping_what_an_option_keeps_still_removes_identity(tmp_path: Path) -> None:
+    text = '[rules]\nStudyDate = "keep"\nDeviceSerialNumber = "keep"'
+    like_options = load_profile(_write(tmp_path, "dates.toml", text))
+
+    out = _apply(like_options, real_file("CT_small.dcm"))
+
+    assert like_options.identity_kept == ()
+    assert out.PatientIdentityRemoved == "YES"
+    assert [c.CodeValue for c in out.DeidentificationMethodCodeSequence] == ["113100"]
+
+
 def test_a_named_profile_is_found_in_the_profiles_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,6 +124,7 @@ def test_a_named_profile_is_found_in_the_profiles_folder(
 
     assert isinstance(found, RuleSet) and found.name == "research"
     assert found.ops[0x0020000D] is Op.RETAIN  # the option given with the name
+    (tmp_path / "folder.toml").mkdir()  # not a profile, though named like one
     assert profile_names() == ["teaching", "basic", "research"]
 
 
@@ -117,6 +149,33 @@ def test_built_in_profiles_and_their_options(
         resolve_profile("basic", ["retain-all"])
     with pytest.raises(InvalidInputError, match="unknown profile 'nope'.*teaching"):
         resolve_profile("nope")
+    with pytest.raises(InvalidInputError, match="retain-uids is given twice"):
+        resolve_profile("basic", ["retain-uids", "retain-uids"])
+
+
+def test_a_missing_profile_file_is_not_called_a_bad_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PROFILES_ENV, str(tmp_path))
+    (tmp_path / "folder.toml").mkdir()
+
+    with pytest.raises(InvalidInputError, match="nosuch.toml: not found"):
+        resolve_profile(str(tmp_path / "nosuch.toml"))
+    with pytest.raises(InvalidInputError, match="folder.toml: a folder"):
+        resolve_profile(str(tmp_path / "folder.toml"))
+    with pytest.raises(InvalidInputError, match="unknown profile 'folder'"):
+        resolve_profile("folder")
+
+
+def test_a_server_is_not_told_where_profiles_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PROFILES_ENV, str(tmp_path))
+
+    with pytest.raises(InvalidInputError) as refused:
+        resolve_profile("nope", allow_paths=False)
+
+    assert str(tmp_path) not in str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -128,6 +187,18 @@ def test_built_in_profiles_and_their_options(
         ('options = "retain-uids"', "options must be a list"),
         ('options = ["retain-all"]', "unknown option retain-all"),
         ('[rules]\nPatintName = "keep"', "not a DICOM keyword.*PatientName"),
+        ('[rules]\npatientid = "keep"', "did you mean PatientID\\?"),
+        ('options = ["retain-uids", "retain-uids"]', "option retain-uids is given"),
+        (
+            '[rules]\nPatientName = "keep"\n"(0010,0010)" = "empty"',
+            "rules.\\(0010,0010\\): that attribute has a rule already",
+        ),
+        ('[rules]\nStudyInstanceUID = "empty"', "every file needs this UID"),
+        ('[rules]\nSOPClassUID = "remove"', "every file needs this UID"),
+        ('[rules]\nPixelData = "remove"', "the pixel data and the attributes"),
+        ('[rules]\nRows = "remove"', "the pixel data and the attributes"),
+        ('[rules]\nDeidentificationMethod = "remove"', "to record what it did"),
+        ('[rules]\nPatientIdentityRemoved = "keep"', "to record what it did"),
         ('[rules]\n"(0009,1001)" = "keep"', "private tag.*\\[\\[private\\]\\]"),
         ('[rules]\n"(0002,0010)" = "keep"', "file meta"),
         ('[rules]\nPatientName = "scramble"', "must be one of keep, remove"),
