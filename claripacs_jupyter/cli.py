@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .anonymize.annex_e import OPTIONS
-from .anonymize.user_profiles import PROFILES_ENV
-from .deidentify import anonymize_sources, write_run
+from .anonymize.annex_e import OPTIONS, RuleSet
+from .anonymize.user_profiles import PROFILES_ENV, resolve_profile
+from .deidentify import anonymize_sources, check_out, write_run
 from .errors import ClaripacsError
 from .store import Case, IngestReport, Store, open_store
 
@@ -230,13 +230,15 @@ def _anonymize(args: argparse.Namespace, _extra: list[str]) -> int:
             key, settings = store._key, store.settings
     else:
         key, settings = _key_file(args.key_file), None
-    run = anonymize_sources(
-        args.paths,
-        profile=args.profile,
-        options=args.option,
-        key=key,
-        settings=settings,
-    )
+    check_out(args.paths, args.out)
+    rules = resolve_profile(args.profile, args.option)
+    if isinstance(rules, RuleSet) and rules.identity_kept:
+        print(
+            f"claripacs: profile {rules.name} keeps {', '.join(rules.identity_kept)}: "
+            "the files say PatientIdentityRemoved NO",
+            file=sys.stderr,
+        )
+    run = anonymize_sources(args.paths, profile=rules, key=key, settings=settings)
     written = write_run(run, args.out) if run.written else None
 
     if args.json:

@@ -46,6 +46,7 @@ __all__ = [
     "AnonymizedFile",
     "Run",
     "anonymize_sources",
+    "check_out",
     "encoded",
     "write_run",
     "zip_bytes",
@@ -130,6 +131,7 @@ def anonymize_sources(
     settings = settings or StoreSettings()
     limits = ReadLimits(max_image_bytes=settings.max_image_bytes)
     accessions: dict[str, str] = {}  # original Study Instance UID -> accession
+    sources_of: dict[str, str] = {}  # output name -> the input that made it
     run = Run()
 
     with ExitStack() as stack:
@@ -138,13 +140,46 @@ def anonymize_sources(
                 run.skipped.append(item)
                 continue
             try:
-                run.written.append(
-                    _one(item, rules, key, limits, accessions, keep_datasets)
-                )
+                made = _one(item, rules, key, limits, accessions, keep_datasets)
             except ClaripacsError as exc:
                 run.skipped.append(Outcome(item.name, "skipped", str(exc)))
-    logger.info("anonymized %d files, skipped %d", len(run.written), len(run.skipped))
+                continue
+            first = sources_of.get(made.name)
+            if first is not None:
+                # the same instance twice (one file named twice, or a copy)
+                # would be two entries of one name in a ZIP
+                run.skipped.append(
+                    Outcome(made.source, "duplicate", f"the same instance as {first}")
+                )
+                continue
+            sources_of[made.name] = made.source
+            run.written.append(made)
+    written, skipped = len(run.written), len(run.skipped)
+    logger.info("anonymized %d file(s) in memory, skipped %d", written, skipped)
     return run
+
+
+def check_out(
+    sources: Iterable[str | os.PathLike[str]], out: str | os.PathLike[str]
+) -> None:
+    """Refuse an output that is, or lies inside, one of the inputs.
+
+    A run would read its own earlier output as new input (and anonymize it
+    again under new UIDs), or overwrite the archive it reads.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the input and the output.
+    """
+    target = Path(out).expanduser().resolve()
+    for source in sources:
+        path = Path(source).expanduser().resolve()
+        if target == path or (path.is_dir() and target.is_relative_to(path)):
+            raise InvalidInputError(
+                f"the output {out} is inside the input {source}; "
+                "write it somewhere outside the inputs"
+            )
 
 
 def _one(
@@ -232,17 +267,35 @@ def write_run(run: Run, out: str | os.PathLike[str]) -> Path:
     """Write the files of `run` into the folder `out`, or a ZIP when it ends .zip.
 
     Returns the path written. An existing ZIP is replaced; files in an
-    existing folder are added beside what is there.
+    existing folder are added beside what is there. The folder that is to
+    hold the ZIP, or the parent of the output folder, must exist.
+
+    Raises
+    ------
+    InvalidInputError
+        The output cannot be made there (no such folder, a file in the way,
+        no permission, a full disk), with the reason.
     """
     target = Path(out).expanduser()
-    if target.suffix.lower() == ".zip":
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(zip_bytes(run))
-        return target
-    for item in run.written:
-        path = target / item.name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(item.data)
+    zipped = target.suffix.lower() == ".zip"
+    if not target.parent.is_dir():
+        raise InvalidInputError(f"cannot write {out}: no folder {target.parent}")
+    if zipped and target.is_dir():
+        raise InvalidInputError(f"cannot write {out}: it is a folder")
+    if not zipped and target.exists() and not target.is_dir():
+        raise InvalidInputError(
+            f"cannot write {out}: it is a file; give a folder, or a name ending .zip"
+        )
+    try:
+        if zipped:
+            target.write_bytes(zip_bytes(run))
+            return target
+        for item in run.written:
+            path = target / item.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(item.data)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write {out}: {exc.strerror or exc}") from None
     return target
 
 

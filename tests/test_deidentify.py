@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -289,3 +290,95 @@ def test_a_spliced_file_is_what_pydicom_writes_for_the_whole_dataset(
     result.dataset.save_as(expected, enforce_file_format=True)
 
     assert run.written[0].data == expected.getvalue()
+
+
+@pytest.mark.parametrize("out", ["in", "in/out.zip", "in/sub/out"])
+def test_an_output_inside_an_input_is_refused(
+    tmp_path: Path, out: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _named_like_the_patient(tmp_path)
+    before = sorted(folder.rglob("*"))
+
+    status = main(["anonymize", str(folder), str(tmp_path / out)])
+
+    assert status == 1
+    assert "is inside the input" in capsys.readouterr().err
+    assert sorted(folder.rglob("*")) == before
+
+
+def test_an_archive_is_not_written_over_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ct.dcm", _sample("CT_small.dcm").read_bytes())
+    before = archive.read_bytes()
+
+    status = main(["anonymize", str(archive), str(archive)])
+
+    assert status == 1
+    assert "is inside the input" in capsys.readouterr().err
+    assert archive.read_bytes() == before
+
+
+def test_one_instance_given_twice_is_written_once_and_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ct = _sample("CT_small.dcm")
+    copy = tmp_path / "copy.dcm"
+    copy.write_bytes(ct.read_bytes())
+    out = tmp_path / "out.zip"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # zipfile warns of a duplicate name
+        status = main(["anonymize", str(ct), str(ct), str(copy), str(out), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    with zipfile.ZipFile(out) as zf:
+        names = zf.namelist()
+
+    assert status == 0
+    assert len(names) == len(report["written"]) == 1
+    assert [s["reason"] for s in report["skipped"]] == [
+        f"the same instance as {ct}",
+        f"the same instance as {ct}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("missing/deeper/out.zip", "no folder"),
+        ("a-file.txt", "it is a file"),
+        ("a-folder.zip", "it is a folder"),
+    ],
+)
+def test_an_output_that_cannot_be_made_is_one_error_line(
+    tmp_path: Path, out: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file.txt").write_text("x")
+    (tmp_path / "a-folder.zip").mkdir()
+
+    status = main(["anonymize", str(_sample("CT_small.dcm")), str(tmp_path / out)])
+    err = capsys.readouterr().err
+
+    assert status == 1
+    assert err.startswith("claripacs: error: cannot write ") and message in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_profile_keeping_an_identifier_is_announced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "names.toml"
+    profile.write_text('[rules]\nPatientName = "keep"\n')
+
+    status = main(
+        ["anonymize", str(_sample("CT_small.dcm")), str(tmp_path / "out"),
+         "--profile", str(profile)]
+    )  # fmt: skip
+    (written,) = list((tmp_path / "out").rglob("*.dcm"))
+
+    assert status == 0
+    assert "keeps PatientName" in capsys.readouterr().err
+    assert pydicom.dcmread(written).PatientIdentityRemoved == "NO"
