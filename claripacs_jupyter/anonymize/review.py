@@ -89,7 +89,7 @@ def document_refusal(ds: Dataset) -> str | None:
         if sop_class.startswith(prefix):
             return (
                 f"refused: this {kind} carries free text or a whole document, "
-                "which the teaching anonymizer cannot clean"
+                "which the anonymizer cannot clean"
             )
     return None
 

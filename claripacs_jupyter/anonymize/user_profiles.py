@@ -178,8 +178,8 @@ def resolve_profile(
     if name == "teaching":
         if options:
             raise InvalidInputError(
-                "the teaching profile takes no options; use --profile basic "
-                "with options, or a profile file"
+                "the teaching profile takes no options; options go with the "
+                "basic profile or a profile file"
             )
         return "teaching"
     if name == "basic":

@@ -39,6 +39,7 @@ from ..dicom import Window, default_window, raw_frame, to_png
 from ..dicom.native import native_frame
 from ..errors import ClaripacsError, InvalidInputError, NotFoundError
 from ..links import SPLIT_PATH, CaseLink, SplitLink, parse_split_url
+from ..store.sources import looks_like_zip
 from .caching import IMMUTABLE, frame_etag
 
 if TYPE_CHECKING:
@@ -390,11 +391,14 @@ class CaseReviewsHandler(ClaripacsAPIHandler):
 class AnonymizeHandler(ClaripacsAPIHandler):
     """``POST anonymize``: a DICOM file or a ZIP in the body, anonymized back.
 
-    Nothing is stored. One file comes back as ``application/dicom``, several
-    (from a ZIP) as ``application/zip``; UIDs are remapped with the store's
-    key. ``X-Claripacs-Review`` carries the review reasons as JSON (they quote
-    nothing from the file); inputs that cannot be anonymized are a 400 with
-    the reason.
+    Nothing is stored. A file comes back as ``application/dicom``, a ZIP as
+    ``application/zip`` (even when one member survives); UIDs are remapped
+    with the store's key. ``X-Claripacs-Review`` carries the review reasons of
+    all the files as one JSON list (they quote nothing from the files), and
+    ``X-Claripacs-Skipped`` the members of a ZIP left out, as JSON
+    ``{"count": n, "files": [{"source": ..., "reason": ...}, ...]}`` with at
+    most :data:`SKIPPED_LISTED` of them listed. A body with nothing that can
+    be anonymized is a 400 with the reason.
     """
 
     @web.authenticated
@@ -409,8 +413,11 @@ class AnonymizeHandler(ClaripacsAPIHandler):
             raise InvalidInputError("Send the DICOM file or ZIP as the request body.")
         # only the built-in profiles and those of the profiles folder: a
         # request never names a file
+        named = self.get_query_arguments("profile")
+        if len(named) > 1:
+            raise InvalidInputError("Name one profile, not several.")
         profile = resolve_profile(
-            self.get_query_argument("profile", "teaching"),
+            named[0] if named else "teaching",
             self.get_query_arguments("option"),
             allow_paths=False,
         )
@@ -428,8 +435,18 @@ class AnonymizeHandler(ClaripacsAPIHandler):
 
         reasons = sorted({r for item in run.written for r in item.review_reasons})
         self.set_header("X-Claripacs-Review", json_encode(reasons))
+        # the names are the client's own, from its ZIP; json_encode keeps the
+        # header ASCII
+        skipped = [
+            {"source": o.source, "reason": o.reason}
+            for o in run.skipped[:SKIPPED_LISTED]
+        ]
+        self.set_header(
+            "X-Claripacs-Skipped",
+            json_encode({"count": len(run.skipped), "files": skipped}),
+        )
         self.set_header("Cache-Control", "no-store")
-        if len(run.written) == 1:
+        if not looks_like_zip("upload", body[:132]):
             name = run.written[0].name.rsplit("/", 1)[-1]
             self.set_header("Content-Disposition", f'attachment; filename="{name}"')
             self.finish(run.written[0].data, set_content_type="application/dicom")
@@ -437,6 +454,11 @@ class AnonymizeHandler(ClaripacsAPIHandler):
         self.set_header("Content-Disposition", 'attachment; filename="anonymized.zip"')
         archive = await self.blocking(zip_bytes, run)
         self.finish(archive, set_content_type="application/zip")
+
+
+#: Members left out of an uploaded ZIP that ``X-Claripacs-Skipped`` lists by
+#: name; it counts them all. Headers have a size limit.
+SKIPPED_LISTED = 20
 
 
 class MaskHandler(ClaripacsAPIHandler):

@@ -212,9 +212,14 @@ def clear(
         .values(status=status, cleared_by=by.strip(), cleared_at=now)
     )
     if done.rowcount == 0:
+        known = conn.execute(
+            select(cases.c.accession).where(cases.c.accession == accession)
+        ).first()
+        if known is None:
+            raise NotFoundError(f"no case {accession}")
         raise NotFoundError(
-            f"case {accession} has no flagged series {series_uid[-8:]!r}; "
-            "see store.reviews(accession)"
+            f"case {accession} has no series ...{series_uid[-8:]} awaiting "
+            "review; its reviews list the series that are"
         )
     row = conn.execute(
         select(series_reviews).where(series_reviews.c.series_uid == series_uid)

@@ -27,7 +27,7 @@ from ..errors import ArchiveError
 from .report import Outcome
 from .settings import RATIO_FLOOR_BYTES, StoreSettings
 
-__all__ = ["Unit", "expand"]
+__all__ = ["Unit", "expand", "looks_like_zip"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def _expand_one(
 ) -> Iterator[Unit | Outcome]:
     if isinstance(source, tuple):
         name, data = _upload(source)
-        if _looks_like_zip(name, data[:132]):
+        if looks_like_zip(name, data[:132]):
             budget = _Budget(settings.archive_max_bytes)
             yield from _archive(
                 name, io.BytesIO(data), len(data), settings, stack, budget, 0
@@ -148,7 +148,7 @@ def _file(
     try:
         with open(path, "rb") as handle:
             head = handle.read(132)
-        if not _looks_like_zip(path.name, head):
+        if not looks_like_zip(path.name, head):
             yield Unit(display, path=path)
             return
         handle = stack.enter_context(open(path, "rb"))
@@ -315,7 +315,8 @@ def _member_loader(
     return load
 
 
-def _looks_like_zip(name: str, head: bytes) -> bool:
+def looks_like_zip(name: str, head: bytes) -> bool:
+    """Whether a file is read as a ZIP archive, by its name and first 132 bytes."""
     # A DICOM file may carry anything in its 128-byte preamble, even "PK": a
     # file with "DICM" after the preamble is read as DICOM.
     if head[128:132] == b"DICM":

@@ -115,6 +115,8 @@ async def test_the_basic_profile_and_its_options_are_named_in_the_query(
         ([("profile", "teaching"), ("option", "retain-uids")], "takes no options"),
         ([("profile", "/etc/passwd.toml")], "not a profile name"),
         ([("profile", "../profiles/x")], "not a profile name"),
+        ([("profile", "basic"), ("profile", "teaching")], "one profile"),
+        ([("profile", "basic")] + [("option", "retain-uids")] * 2, "given twice"),
     ],
 )
 async def test_a_bad_profile_or_option_is_a_400(
@@ -131,3 +133,35 @@ async def test_a_bad_profile_or_option_is_a_400(
 
     assert response.code == 400
     assert message in json.loads(response.body)["message"]
+
+
+async def test_a_zip_with_one_good_member_is_a_zip_that_counts_the_skipped(
+    jp_fetch: Any, store: Any
+) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("ct.dcm", sample_bytes("CT_small.dcm"))
+        zf.writestr("sr.dcm", sample_bytes("test-SR.dcm"))
+        zf.writestr("notes.txt", b"not DICOM")
+
+    response = await _post(jp_fetch, buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(response.body)) as zf:
+        names = zf.namelist()
+    skipped = json.loads(response.headers["X-Claripacs-Skipped"])
+    reasons = {s["source"].rsplit("!", 1)[-1]: s["reason"] for s in skipped["files"]}
+
+    assert response.code == 200
+    assert response.headers["Content-Type"] == "application/zip"
+    assert len(names) == 1
+    assert skipped["count"] == 2 and set(reasons) == {"sr.dcm", "notes.txt"}
+    assert "structured report" in reasons["sr.dcm"]
+    assert store.cases() == []
+
+
+async def test_a_single_file_says_nothing_was_skipped(jp_fetch: Any) -> None:
+    response = await _post(jp_fetch, sample_bytes("MR_small.dcm"))
+
+    assert json.loads(response.headers["X-Claripacs-Skipped"]) == {
+        "count": 0,
+        "files": [],
+    }
