@@ -300,12 +300,23 @@ def _lab(args: argparse.Namespace, extra: list[str]) -> int:
     command = [sys.executable, "-m", "jupyterlab", *options]
     logger.info("starting JupyterLab on the store at %s", path)
     child = subprocess.Popen(command, env=env)
-    # Ctrl-C belongs to JupyterLab (it asks before shutting down); wait for it.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    # Ctrl-C reaches JupyterLab from the terminal (it asks before shutting
+    # down), so it is ignored here; a termination sent to this process alone
+    # (a service manager, kill PID) is passed on, so that no server is left
+    # behind serving the store.
+    handlers = {signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: forward}
+    if hasattr(signal, "SIGHUP"):
+        handlers[signal.SIGHUP] = forward
+    previous = {number: signal.signal(number, h) for number, h in handlers.items()}
     try:
         return child.wait()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _summary(report: IngestReport, store: Store, out: TextIO) -> None:

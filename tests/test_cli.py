@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -273,10 +274,21 @@ def test_lab_starts_jupyterlab_on_the_store_with_options_passed_through(
         cases = _wait_for_json(
             f"http://127.0.0.1:{port}/claripacs/api/cases", token, lab, log, 180
         )
+        # a termination sent to claripacs alone ends JupyterLab too
+        os.kill(lab.pid, signal.SIGTERM)
+        lab.wait(timeout=60)
+        with socket.socket() as probe:
+            left_serving = probe.connect_ex(("127.0.0.1", port)) == 0
     finally:
         if lab.poll() is None:
             os.killpg(lab.pid, signal.SIGTERM)
-        lab.wait(timeout=60)
+            lab.wait(timeout=60)
+        else:
+            # anything left in the session, should the test fail
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(lab.pid, signal.SIGKILL)
+
+    assert not left_serving
 
     # The demo was imported first, and the server extension serves this store.
     assert len(cases["cases"]) == len(DEMO_CASES)
