@@ -84,7 +84,7 @@ class Run:
 
 
 def anonymize_sources(
-    sources: Iterable[Source],
+    sources: Source | Iterable[Source],
     *,
     profile: str | RuleSet = "teaching",
     options: Iterable[str] = (),
@@ -96,12 +96,12 @@ def anonymize_sources(
 
     Parameters
     ----------
-    sources : iterable of path or (name, bytes)
+    sources : iterable of path or (name, bytes), or one of them
         Files, folders and ZIP archives, or uploaded files.
     profile : str or RuleSet
         "teaching", "basic", the name of a user profile, the path of a
         profile file, or a rule set already made.
-    options : iterable of str
+    options : iterable of str, or str
         Options of the Basic profile to add (not for "teaching").
     key : bytes, optional
         The UID key (at least 16 bytes); a new random one when not given.

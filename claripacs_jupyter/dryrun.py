@@ -77,7 +77,7 @@ class DryRun:
 
 
 def dry_run(
-    sources: Iterable[Source],
+    sources: Source | Iterable[Source],
     *,
     profile: str | RuleSet = "teaching",
     options: Iterable[str] = (),
@@ -86,12 +86,12 @@ def dry_run(
 
     Parameters
     ----------
-    sources : iterable of path or (name, bytes)
+    sources : iterable of path or (name, bytes), or one of them
         Files, folders and ZIP archives, or uploaded files.
     profile : str or RuleSet
         The profile, as :func:`claripacs_jupyter.deidentify.anonymize_sources`
         takes it: "teaching", "basic", a user profile's name or file.
-    options : iterable of str
+    options : iterable of str, or str
         Options of the Basic profile.
 
     Returns

@@ -112,3 +112,16 @@ def test_the_basic_profile_and_its_options_can_be_tried(
     assert _row(kept, "InstitutionName")["after"] == source.InstitutionName
     assert _row(plain, "Manufacturer")["action"] == "keep"
     assert _row(plain, "DeidentificationMethodCodeSequence")["action"] == "add"
+
+
+def test_one_path_and_one_option_may_be_given_bare(ct_with_reference: Path) -> None:
+    listed = dry_run(
+        [ct_with_reference], profile="basic", options=["retain-institution-identity"]
+    )
+
+    bare = dry_run(
+        ct_with_reference, profile="basic", options="retain-institution-identity"
+    )
+
+    assert _row(bare, "InstitutionName") == _row(listed, "InstitutionName")
+    assert len(bare.elements) == len(listed.elements)

@@ -31,7 +31,7 @@ from pydicom.uid import UID
 
 from ..errors import InvalidInputError
 
-__all__ = ["DeviceMask", "Rect", "mask_pixels", "masks_for"]
+__all__ = ["DeviceMask", "Rect", "as_rects", "mask_pixels", "masks_for"]
 
 # Transfer syntaxes whose compression loses information, and the code
 # (0028,2114) LossyImageCompressionMethod gives each (PS3.3 C.7.6.1.1.5).
@@ -64,6 +64,31 @@ class Rect:
                 "a mask rectangle starts at x, y of 0 or more and is at least "
                 f"1 x 1 pixels: {values}"
             )
+
+
+def as_rects(items: Iterable[object]) -> list[Rect]:
+    """Rectangles from :class:`Rect`\\ s or ``(x, y, width, height)`` sequences.
+
+    Raises
+    ------
+    InvalidInputError
+        An item that is neither, or whose numbers are not whole pixels.
+    """
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise InvalidInputError(
+            "give the rectangles as a list of (x, y, width, height) in pixels"
+        )
+    rects = []
+    for item in items:
+        if isinstance(item, Rect):
+            rects.append(item)
+        elif isinstance(item, list | tuple) and len(item) == 4:
+            rects.append(Rect(*item))
+        else:
+            raise InvalidInputError(
+                f"a rectangle is (x, y, width, height) in pixels, not {item!r}"
+            )
+    return rects
 
 
 @dataclass(frozen=True)
@@ -115,7 +140,7 @@ def mask_pixels(ds: Dataset, rects: Sequence[Rect]) -> Dataset:
     ds : pydicom.Dataset
         An image (native or compressed; grey, RGB, YBR or palette colour).
         It is not changed.
-    rects : sequence of Rect
+    rects : sequence of Rect or of (x, y, width, height)
         What to mask; parts outside the image are ignored.
 
     Returns
@@ -127,10 +152,14 @@ def mask_pixels(ds: Dataset, rects: Sequence[Rect]) -> Dataset:
     Raises
     ------
     InvalidInputError
-        No rectangle, or one that lies wholly outside the image.
+        No rectangle, one that lies wholly outside the image, or an instance
+        without pixel data.
     """
+    rects = as_rects(rects)
     if not rects:
         raise InvalidInputError("give at least one rectangle to mask")
+    if "PixelData" not in ds or "Rows" not in ds or "Columns" not in ds:
+        raise InvalidInputError("the instance has no image pixels to mask")
     rows, columns = int(ds.Rows), int(ds.Columns)
     for rect in rects:
         if rect.x >= columns or rect.y >= rows:

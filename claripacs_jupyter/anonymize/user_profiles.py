@@ -154,7 +154,7 @@ def resolve_profile(
     name : str
         "teaching", "basic", a named user profile or (with `allow_paths`) the
         path of a profile file.
-    options : iterable of str
+    options : iterable of str, or str
         Basic profile options to add (see
         :data:`~claripacs_jupyter.anonymize.annex_e.OPTIONS`); the teaching
         profile takes none.
@@ -173,7 +173,8 @@ def resolve_profile(
         An unknown profile or option, or a profile file with a mistake (the
         message names the file and the entry).
     """
-    options = list(options)
+    # one option given as a string is that option, not its letters
+    options = [options] if isinstance(options, str) else list(options)
     _no_repeats(options, "option")
     if name == "teaching":
         if options:

@@ -32,7 +32,7 @@ from tornado import httputil, iostream, web
 from tornado.escape import json_encode, url_escape
 from tornado.ioloop import IOLoop
 
-from ..anonymize.masking import Rect
+from ..anonymize.masking import Rect, as_rects
 from ..anonymize.user_profiles import resolve_profile
 from ..deidentify import anonymize_sources, zip_bytes
 from ..dicom import Window, default_window, raw_frame, to_png
@@ -488,14 +488,7 @@ def _rects(value: Any) -> list[Rect]:
     """Rectangles from JSON ``[[x, y, width, height], ...]``; 400 otherwise."""
     if not isinstance(value, list) or not value:
         raise InvalidInputError('"rects" must be a list of [x, y, width, height].')
-    rects = []
-    for item in value:
-        if not isinstance(item, list) or len(item) != 4:
-            raise InvalidInputError(
-                f"a rectangle is [x, y, width, height] in pixels, not {item!r}"
-            )
-        rects.append(Rect(*item))
-    return rects
+    return as_rects(value)
 
 
 @web.stream_request_body

@@ -71,15 +71,22 @@ class _Budget:
 
 
 def expand(
-    sources: Iterable[Source], settings: StoreSettings, stack: ExitStack
+    sources: Source | Iterable[Source], settings: StoreSettings, stack: ExitStack
 ) -> list[Unit | Outcome]:
     """Return the inputs of `sources` in order, each a Unit or a skip Outcome.
 
-    Open archives are registered on `stack`, which must stay open until every
-    Unit has been loaded.
+    `sources` may also be one path or one (name, bytes) upload. Open archives
+    are registered on `stack`, which must stay open until every Unit has been
+    loaded.
     """
-    if isinstance(sources, str | os.PathLike | tuple):
-        raise TypeError("ingest takes a list of sources, not a single source")
+    single = isinstance(sources, str | os.PathLike) or (
+        isinstance(sources, tuple)
+        and len(sources) == 2
+        and isinstance(sources[0], str)
+        and isinstance(sources[1], bytes | bytearray | memoryview)
+    )
+    if single:
+        sources = [sources]
     items: list[Unit | Outcome] = []
     for source in sources:
         items.extend(_expand_one(source, settings, stack))

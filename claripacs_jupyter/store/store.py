@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..anonymize.masking import DeviceMask, Rect, mask_pixels, masks_for
+from ..anonymize.masking import DeviceMask, Rect, as_rects, mask_pixels, masks_for
 from ..dicom import ReadLimits, image_info, read
 from ..dicom.series import Stack, assemble
 from ..errors import InvalidInputError, NotFoundError, StoreError
@@ -219,7 +219,7 @@ class Store:
 
     def ingest(
         self,
-        sources: Iterable[Source],
+        sources: Source | Iterable[Source],
         *,
         folder: str | None = None,
         owner: str | None = None,
@@ -232,7 +232,8 @@ class Store:
         sources : iterable
             Paths of files, folders or ZIP archives (ZIPs inside folders and
             one level of ZIPs inside ZIPs are opened), or ``(name, bytes)``
-            uploads (DICOM or ZIP). Hidden files and DICOMDIR are passed over.
+            uploads (DICOM or ZIP); or just one of them. Hidden files and
+            DICOMDIR are passed over.
         folder : str, optional
             The folder of the cases this import creates; cases that already
             exist keep theirs.
@@ -469,7 +470,7 @@ class Store:
         self,
         accession: str,
         series_uid: str,
-        rects: Sequence[Rect] = (),
+        rects: Sequence[Rect | Sequence[int]] = (),
         *,
         device_masks: Iterable[DeviceMask] = (),
         by: str,
@@ -499,6 +500,7 @@ class Store:
         key = normalize(accession)
         if not isinstance(by, str) or not by.strip():
             raise InvalidInputError("say who masked the series (by=...)")
+        rects = as_rects(rects)
         with self._lock.hold():
             self._recover()
             with self._engine.connect() as conn:

@@ -122,6 +122,10 @@ def test_a_device_signature_masks_every_image_of_that_scanner() -> None:
     [
         ([], "at least one rectangle"),
         ([Rect(500, 0, 5, 5)], "outside the 128 x 128 image"),
+        ([(500, 0, 5, 5)], "outside the 128 x 128 image"),
+        ([(0, 0, 5)], "a rectangle is \\(x, y, width, height\\)"),
+        ("0,0,5,5", "a list of \\(x, y, width, height\\)"),
+        ([(0, 0, 5.5, 5)], "whole pixels"),
     ],
 )
 def test_bad_rectangles_are_refused(rects: list[Rect], message: str) -> None:
@@ -137,3 +141,17 @@ def test_a_rectangle_takes_whole_pixels_inside_the_image(
 ) -> None:
     with pytest.raises(InvalidInputError):
         Rect(*values)
+
+
+def test_rectangles_may_be_plain_tuples() -> None:
+    ct = real_file("CT_small.dcm")
+
+    as_tuples = mask_pixels(ct, [(BOX.x, BOX.y, BOX.width, BOX.height)])
+    as_rects = mask_pixels(ct, [BOX])
+
+    assert np.array_equal(pixel_array(as_tuples), pixel_array(as_rects))
+
+
+def test_an_instance_without_pixels_is_refused_clearly() -> None:
+    with pytest.raises(InvalidInputError, match="no image pixels to mask"):
+        mask_pixels(real_file("test-SR.dcm"), [BOX])

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pydicom
-import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
@@ -315,9 +314,17 @@ class TestSources:
             ("study.zip!mr.dcm", "stored"),
         ]
 
-    def test_a_single_path_instead_of_a_list_is_refused(self, store: Store) -> None:
-        with pytest.raises(TypeError, match="list of sources"):
-            store.ingest(str(sample("CT_small.dcm")))  # type: ignore[arg-type]
+    def test_a_single_path_or_upload_is_taken_as_a_list_of_one(
+        self, store: Store
+    ) -> None:
+        path = sample("CT_small.dcm")
+
+        one = store.ingest(str(path))
+        upload = store.ingest(("mr.dcm", sample("MR_small.dcm").read_bytes()))
+
+        assert [o.status for o in one.outcomes] == ["stored"]
+        assert [(o.source, o.status) for o in upload.outcomes] == [("mr.dcm", "stored")]
+        assert len(store.cases()) == 2
 
 
 class TestTeachingSetting:
