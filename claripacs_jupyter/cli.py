@@ -253,7 +253,10 @@ def _anonymize(args: argparse.Namespace, _extra: list[str]) -> int:
         print(json.dumps(report, indent=2))
     else:
         flagged = sum(1 for f in run.written if f.review_reasons)
-        print(f"Anonymized {len(run.written)} file(s) into {written or args.out}.")
+        if written:
+            print(f"Anonymized {len(run.written)} file(s) into {written}.")
+        else:
+            print("Nothing was anonymized; nothing was written.")
         if flagged:
             print(
                 f"{flagged} of them may show burned-in patient details in their "

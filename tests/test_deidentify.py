@@ -121,9 +121,11 @@ def test_nothing_usable_is_a_failure_and_writes_nothing(
     text.write_text("not DICOM at all")
 
     status = main(["anonymize", str(text), str(tmp_path / "out")])
+    printed = capsys.readouterr()
 
     assert status == 1
-    assert "skipped" in capsys.readouterr().out
+    assert printed.out.startswith("Nothing was anonymized; nothing was written.\n")
+    assert "skipped" in printed.out and printed.err == ""
     assert not (tmp_path / "out").exists()
 
 

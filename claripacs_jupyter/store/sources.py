@@ -189,7 +189,9 @@ def _archive(
         return
     refusal = _bomb_reason(members, size, settings, budget)
     if refusal:
-        logger.warning("refused a ZIP archive: %s", refusal)
+        # the outcome carries the reason to the caller; a warning here would
+        # print it twice on the command line
+        logger.info("refused a ZIP archive: %s", refusal)
         yield Outcome(name, "skipped", refusal)
         return
     budget.left -= sum(info.file_size for info in members)
