@@ -256,7 +256,15 @@ class TestOptions:
         assert out[0x0043, 0x0010].value == "GEMS_PARM_01"
         assert out[0x0043, 0x1039].value == [1000, 8, 0, 0]
         assert (0x0043, 0x1040) not in out
-        assert not [e for e in out if e.tag.group in (0x0009, 0x0019, 0x0045)]
+        # GE's table speed, mid scan time and rotation speed: Table E.3.10-1
+        assert {int(e.tag) for e in out if e.tag.group == 0x0019} == {
+            0x00190010,
+            0x00191023,
+            0x00191024,
+            0x00191027,
+        }
+        assert out[0x0019, 0x1023].value == ct[0x0019, 0x1023].value
+        assert not [e for e in out if e.tag.group in (0x0009, 0x0045)]
         assert not [e for e in plain if e.tag.is_private]
 
     def test_safe_private_refuses_text_where_a_number_belongs(self) -> None:
