@@ -10,9 +10,9 @@ same run, taking turns (best of ``--repeat``):
   gives);
 - ``claripacs basic``: the same with the PS3.15 Basic Application Level
   Confidentiality Profile (:func:`anonymize_with_rules`, no options);
-- ``claripacs anonymize``: :func:`claripacs_jupyter.deidentify.anonymize_sources`
-  and :func:`write_run`, as ``claripacs anonymize`` runs (with the reader's
-  checks and new file names);
+- ``claripacs anonymize``: :func:`claripacs_jupyter.deidentify.anonymize_to`,
+  as ``claripacs anonymize`` runs (with the reader's checks and new file
+  names, each file written as it is made);
 - ``dicognito``: ``dcmread``, ``Anonymizer().anonymize(ds)``, ``save_as``;
 - ``deid (default recipe)``: ``deid.dicom.get_identifiers`` and
   ``replace_identifiers`` with deid's default recipe, saving to a folder;
@@ -37,7 +37,7 @@ from ingest import best_times, dicognito_anonymize, make_series, pydicom_read_sa
 from claripacs_jupyter.anonymize import anonymize_teaching
 from claripacs_jupyter.anonymize.annex_e import basic_rules
 from claripacs_jupyter.anonymize.confidential import anonymize_with_rules
-from claripacs_jupyter.deidentify import anonymize_sources, encoded, write_run
+from claripacs_jupyter.deidentify import anonymize_to, encoded
 
 KEY = bytes(range(32))
 
@@ -63,7 +63,7 @@ def claripacs_basic(paths: list[Path], work: Path) -> None:
 
 def claripacs_anonymize(paths: list[Path], work: Path) -> None:
     """What ``claripacs anonymize`` does: checked reads, new names, one folder."""
-    write_run(anonymize_sources(paths, key=KEY), work / "standalone")
+    anonymize_to(paths, work / "standalone", key=KEY)
 
 
 def deid_default(paths: list[Path], work: Path) -> None:

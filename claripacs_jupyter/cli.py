@@ -18,7 +18,7 @@ from typing import TextIO
 from . import __version__
 from .anonymize.annex_e import OPTIONS, RuleSet
 from .anonymize.user_profiles import PROFILES_ENV, resolve_profile
-from .deidentify import anonymize_sources, check_out, write_run
+from .deidentify import anonymize_to, check_out
 from .errors import ClaripacsError
 from .store import Case, IngestReport, Store, open_store
 
@@ -238,8 +238,8 @@ def _anonymize(args: argparse.Namespace, _extra: list[str]) -> int:
             "the files say PatientIdentityRemoved NO",
             file=sys.stderr,
         )
-    run = anonymize_sources(args.paths, profile=rules, key=key, settings=settings)
-    written = write_run(run, args.out) if run.written else None
+    run = anonymize_to(args.paths, args.out, profile=rules, key=key, settings=settings)
+    written = Path(args.out).expanduser() if run.written else None
 
     if args.json:
         report = {

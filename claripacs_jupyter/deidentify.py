@@ -12,15 +12,18 @@ over several runs stays one study when the same key is given.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import secrets
+import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from pydicom import Dataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian
@@ -34,7 +37,7 @@ from .anonymize.user_profiles import BUILT_IN, resolve_profile
 from .anonymize.values import text_value
 from .dicom import HeaderRead, lenient_values, read, read_header
 from .dicom.reading import ReadLimits
-from .errors import ClaripacsError, InvalidInputError
+from .errors import ClaripacsError, InvalidDicomError, InvalidInputError
 from .store.accession import new_accession
 from .store.part10 import encode_header
 from .store.report import Outcome
@@ -46,6 +49,7 @@ __all__ = [
     "AnonymizedFile",
     "Run",
     "anonymize_sources",
+    "anonymize_to",
     "check_out",
     "encoded",
     "write_run",
@@ -63,8 +67,10 @@ PROFILES = BUILT_IN
 class AnonymizedFile:
     """One input written anonymized: where, and what a person must check.
 
-    `before` and `after` are the datasets read and made, kept only when the
-    run was asked to keep them (a dry run compares them).
+    `data` is the whole file, or empty when :func:`anonymize_to` wrote it
+    straight to its output. `before` and `after` are the datasets read and
+    made, kept only when the run was asked to keep them (a dry run compares
+    them).
     """
 
     source: str
@@ -122,6 +128,84 @@ def anonymize_sources(
         An unknown profile or option, a mistake in a profile file, or an
         unusable key.
     """
+    run = Run()
+
+    def keep(made: AnonymizedFile, pixels: HeaderRead | None) -> None:
+        made.data = _whole(made.data, pixels)
+        run.written.append(made)
+
+    _anonymize_each(
+        sources, profile, options, key, settings, keep_datasets, run.skipped, keep
+    )
+    return run
+
+
+def anonymize_to(
+    sources: Source | Iterable[Source],
+    out: str | os.PathLike[str],
+    *,
+    profile: str | RuleSet = "teaching",
+    options: Iterable[str] = (),
+    key: bytes | None = None,
+    settings: StoreSettings | None = None,
+) -> Run:
+    """Anonymize every DICOM file among `sources` into a folder or a ZIP.
+
+    As :func:`anonymize_sources`, but each file is written as soon as it is
+    made, its pixel data copied from the input without passing through
+    memory where the output is a folder: a run holds one image at a time,
+    however large the input. `out` is as for :func:`write_run`; nothing is
+    made there when no file can be anonymized, and a ZIP appears only once
+    it is complete.
+
+    Returns
+    -------
+    Run
+        What was written (each :class:`AnonymizedFile` without its ``data``)
+        and skipped.
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`anonymize_sources`, and when `out` cannot be written (see
+        :func:`write_run`).
+    """
+    writer = _Writer(out)
+    run = Run()
+
+    def write(made: AnonymizedFile, pixels: HeaderRead | None) -> None:
+        writer.add(made.name, made.data, pixels)
+        made.data = b""
+        run.written.append(made)
+
+    try:
+        _anonymize_each(
+            sources, profile, options, key, settings, False, run.skipped, write
+        )
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    return run
+
+
+def _anonymize_each(
+    sources: Source | Iterable[Source],
+    profile: str | RuleSet,
+    options: Iterable[str],
+    key: bytes | None,
+    settings: StoreSettings | None,
+    keep_datasets: bool,
+    skipped: list[Outcome],
+    emit: Callable[[AnonymizedFile, HeaderRead | None], None],
+) -> None:
+    """Anonymize the files of `sources` one by one and hand each to `emit`.
+
+    `emit` gets the file (its ``data`` only the new header when the pixel
+    data is to follow) and the header read whose pixel data element comes
+    after it, or None when ``data`` is whole. The inputs stay open until
+    `emit` returns. Skipped inputs go to `skipped`.
+    """
     rules = (
         profile if isinstance(profile, RuleSet) else resolve_profile(profile, options)
     )
@@ -132,31 +216,35 @@ def anonymize_sources(
     limits = ReadLimits(max_image_bytes=settings.max_image_bytes)
     accessions: dict[str, str] = {}  # original Study Instance UID -> accession
     sources_of: dict[str, str] = {}  # output name -> the input that made it
-    run = Run()
+    written = 0
 
     with ExitStack() as stack:
         for item in expand(sources, settings, stack):
             if isinstance(item, Outcome):
-                run.skipped.append(item)
+                skipped.append(item)
                 continue
             try:
-                made = _one(item, rules, key, limits, accessions, keep_datasets)
+                made, pixels = _one(item, rules, key, limits, accessions, keep_datasets)
             except ClaripacsError as exc:
-                run.skipped.append(Outcome(item.name, "skipped", str(exc)))
+                skipped.append(Outcome(item.name, "skipped", str(exc)))
                 continue
             first = sources_of.get(made.name)
             if first is not None:
                 # the same instance twice (one file named twice, or a copy)
                 # would be two entries of one name in a ZIP
-                run.skipped.append(
+                skipped.append(
                     Outcome(made.source, "duplicate", f"the same instance as {first}")
                 )
                 continue
+            try:
+                emit(made, pixels)
+            except InvalidDicomError as exc:
+                # the input changed or shrank after its header was read
+                skipped.append(Outcome(made.source, "skipped", str(exc)))
+                continue
             sources_of[made.name] = made.source
-            run.written.append(made)
-    written, skipped = len(run.written), len(run.skipped)
-    logger.info("anonymized %d file(s) in memory, skipped %d", written, skipped)
-    return run
+            written += 1
+    logger.info("anonymized %d file(s), skipped %d", written, len(skipped))
 
 
 def check_out(
@@ -189,7 +277,8 @@ def _one(
     limits: ReadLimits,
     accessions: dict[str, str],
     keep_datasets: bool,
-) -> AnonymizedFile:
+) -> tuple[AnonymizedFile, HeaderRead | None]:
+    """One input anonymized, and the header read whose pixels are to follow."""
     source = unit.load()
     start = 0 if isinstance(source, Path | bytes) else source.tell()
     # As an import does: read the header only and copy the pixel data
@@ -214,20 +303,25 @@ def _one(
         else:
             result = anonymize_teaching(ds, key=key, accession=accessions[study])
     out = result.dataset
-    data = encoded(out)
-    if header is not None:
-        buffer = io.BytesIO(data)
-        buffer.seek(0, io.SEEK_END)
-        header.copy_pixel_element(buffer)
-        data = buffer.getvalue()
-    return AnonymizedFile(
+    made = AnonymizedFile(
         source=unit.name,
         name=_name(out, accessions[study]),
-        data=data,
+        data=encoded(out),
         review_reasons=list(result.review_reasons),
         before=ds if keep_datasets else None,
         after=out if keep_datasets else None,
     )
+    return made, header
+
+
+def _whole(header: bytes, pixels: HeaderRead | None) -> bytes:
+    """A file's bytes: its new `header` and the pixel data element of `pixels`."""
+    if pixels is None:
+        return header
+    buffer = io.BytesIO(header)
+    buffer.seek(0, io.SEEK_END)
+    pixels.copy_pixel_element(buffer)
+    return buffer.getvalue()
 
 
 def _splices(header: HeaderRead, rules: str | RuleSet) -> bool:
@@ -276,27 +370,93 @@ def write_run(run: Run, out: str | os.PathLike[str]) -> Path:
         The output cannot be made there (no such folder, a file in the way,
         no permission, a full disk), with the reason.
     """
-    target = Path(out).expanduser()
-    zipped = target.suffix.lower() == ".zip"
-    if not target.parent.is_dir():
-        raise InvalidInputError(f"cannot write {out}: no folder {target.parent}")
-    if zipped and target.is_dir():
-        raise InvalidInputError(f"cannot write {out}: it is a folder")
-    if not zipped and target.exists() and not target.is_dir():
-        raise InvalidInputError(
-            f"cannot write {out}: it is a file; give a folder, or a name ending .zip"
-        )
+    writer = _Writer(out)
     try:
-        if zipped:
-            target.write_bytes(zip_bytes(run))
-            return target
         for item in run.written:
-            path = target / item.name
+            writer.add(item.name, item.data, None)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
+
+
+class _Writer:
+    """Files written one by one into a folder, or into a ZIP made beside it.
+
+    The target is checked when the writer is made and created with its
+    first file. A ZIP is written under a temporary name in its folder and
+    renamed into place by :meth:`close`, so an interrupted run never leaves
+    half an archive under the name asked for.
+    """
+
+    def __init__(self, out: str | os.PathLike[str]) -> None:
+        self.out = out
+        self.target = Path(out).expanduser()
+        self.zipped = self.target.suffix.lower() == ".zip"
+        if not self.target.parent.is_dir():
+            self._refuse(f"no folder {self.target.parent}")
+        if self.zipped and self.target.is_dir():
+            self._refuse("it is a folder")
+        if not self.zipped and self.target.exists() and not self.target.is_dir():
+            self._refuse("it is a file; give a folder, or a name ending .zip")
+        self._partial: Path | None = None
+        self._archive: zipfile.ZipFile | None = None
+
+    def _refuse(self, why: str) -> NoReturn:
+        raise InvalidInputError(f"cannot write {self.out}: {why}")
+
+    def add(self, name: str, data: bytes, pixels: HeaderRead | None) -> None:
+        """Write one file: `data`, then the pixel data element of `pixels`."""
+        try:
+            if self.zipped:
+                # whole before the entry is begun: an entry cannot be taken
+                # back out of an archive if reading the pixels fails
+                data = _whole(data, pixels)
+                archive = self._archive or self._open_archive()
+                archive.writestr(name, data)
+                return
+            path = self.target / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(item.data)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write {out}: {exc.strerror or exc}") from None
-    return target
+            try:
+                with open(path, "wb") as file:
+                    file.write(data)
+                    if pixels is not None:
+                        pixels.copy_pixel_element(file)
+            except BaseException:
+                path.unlink(missing_ok=True)  # no half-written file
+                raise
+        except OSError as exc:
+            self._refuse(exc.strerror or str(exc))
+
+    def _open_archive(self) -> zipfile.ZipFile:
+        handle, name = tempfile.mkstemp(
+            prefix=f".{self.target.name}.", suffix=".partial", dir=self.target.parent
+        )
+        os.close(handle)
+        self._partial = Path(name)
+        self._archive = zipfile.ZipFile(name, "w", zipfile.ZIP_DEFLATED)
+        return self._archive
+
+    def close(self) -> Path:
+        """Finish the output; return its path."""
+        if self._archive is not None and self._partial is not None:
+            try:
+                self._archive.close()
+                os.replace(self._partial, self.target)
+            except OSError as exc:
+                self.abort()
+                self._refuse(exc.strerror or str(exc))
+            self._archive = self._partial = None
+        return self.target
+
+    def abort(self) -> None:
+        """Leave no partial ZIP behind (files already in a folder stay)."""
+        if self._archive is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._archive.close()
+        if self._partial is not None:
+            self._partial.unlink(missing_ok=True)
+        self._archive = self._partial = None
 
 
 def zip_bytes(run: Run) -> bytes:

@@ -7,16 +7,17 @@ import json
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
 from claripacs_jupyter.anonymize import anonymize_teaching
-from claripacs_jupyter.anonymize.annex_e import basic_rules
+from claripacs_jupyter.anonymize.annex_e import Op, basic_rules
 from claripacs_jupyter.anonymize.confidential import anonymize_with_rules
 from claripacs_jupyter.cli import main
-from claripacs_jupyter.deidentify import anonymize_sources, encoded
+from claripacs_jupyter.deidentify import anonymize_sources, anonymize_to, encoded
 from claripacs_jupyter.errors import InvalidInputError
 from claripacs_jupyter.store import open_store
 
@@ -384,3 +385,78 @@ def test_a_profile_keeping_an_identifier_is_announced(
     assert status == 0
     assert "keeps PatientName" in capsys.readouterr().err
     assert pydicom.dcmread(written).PatientIdentityRemoved == "NO"
+
+
+def _mixed_folder(tmp_path: Path) -> Path:
+    """Three pydicom-data images and a text file, in a folder."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("CT_small.dcm", "MR_small.dcm", "US1_J2KR.dcm"):
+        (folder / name).write_bytes(_sample(name).read_bytes())
+    (folder / "notes.txt").write_text("not DICOM")
+    return folder
+
+
+def _uids(name: str) -> str:
+    """A written file's name without the accession each run draws anew."""
+    return name.split("/", 1)[1]
+
+
+def test_writing_as_it_goes_gives_the_bytes_a_run_in_memory_gives(
+    tmp_path: Path,
+) -> None:
+    # the basic profile, whose files do not hold the accession each run draws
+    folder = _mixed_folder(tmp_path)
+    same: dict[str, Any] = {"key": bytes(range(32)), "profile": "basic"}
+
+    in_memory = anonymize_sources([folder], **same)
+    to_folder = anonymize_to([folder], tmp_path / "out", **same)
+    to_zip = anonymize_to([folder], tmp_path / "out.zip", **same)
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        zipped = {_uids(name): zf.read(name) for name in zf.namelist()}
+    on_disk = {
+        _uids(str(path.relative_to(tmp_path / "out"))): path.read_bytes()
+        for path in (tmp_path / "out").rglob("*.dcm")
+    }
+
+    expected = {_uids(f.name): f.data for f in in_memory.written}
+    assert len(expected) == 3
+    assert on_disk == zipped == expected
+    assert [f.data for f in to_folder.written + to_zip.written] == [b""] * 6
+    assert [s.source for s in to_folder.skipped] == [str(folder / "notes.txt")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mixed", "out", "out.zip"]
+
+
+def test_nothing_to_write_makes_no_folder_and_no_zip(tmp_path: Path) -> None:
+    text = tmp_path / "note.dcm"
+    text.write_text("not DICOM at all")
+
+    folder_run = anonymize_to([text], tmp_path / "out")
+    zip_run = anonymize_to([text], tmp_path / "out.zip")
+
+    assert folder_run.written == zip_run.written == []
+    assert [p.name for p in tmp_path.iterdir()] == ["note.dcm"]
+
+
+def test_a_run_that_fails_halfway_leaves_the_old_zip_as_it_was(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ct = pydicom.dcmread(_sample("CT_small.dcm"))
+    ct.save_as(folder / "a.dcm")
+    ct.SOPInstanceUID = pydicom.uid.generate_uid()
+    ct.ImageComments = "second"
+    ct.save_as(folder / "b.dcm")
+    # a rule set broken on purpose: a replace without its value fails on
+    # b.dcm, the first file with that element, after a.dcm went into the ZIP
+    broken = basic_rules().with_changes(
+        "broken", {0x00204000: Op.REPLACE}, values={}, private={}
+    )
+    (tmp_path / "old.zip").write_bytes(b"the archive of an earlier run")
+
+    with pytest.raises(KeyError):
+        anonymize_to([folder], tmp_path / "old.zip", profile=broken)
+
+    assert (tmp_path / "old.zip").read_bytes() == b"the archive of an earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "old.zip"]
