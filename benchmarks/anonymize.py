@@ -18,6 +18,10 @@ same run, taking turns (best of ``--repeat``):
   ``replace_identifiers`` with deid's default recipe, saving to a folder;
 - ``pydicom read+save``: ``dcmread`` and ``save_as``, nothing else.
 
+A second table gives the peak memory Python allocates in one run of
+``claripacs anonymize`` (into a folder and into a ZIP), against a run that
+holds every file in memory before writing them.
+
 Run by hand::
 
     python benchmarks/anonymize.py [--count 300] [--repeat 3]
@@ -29,6 +33,8 @@ import argparse
 import logging
 import shutil
 import tempfile
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pydicom
@@ -37,7 +43,12 @@ from ingest import best_times, dicognito_anonymize, make_series, pydicom_read_sa
 from claripacs_jupyter.anonymize import anonymize_teaching
 from claripacs_jupyter.anonymize.annex_e import basic_rules
 from claripacs_jupyter.anonymize.confidential import anonymize_with_rules
-from claripacs_jupyter.deidentify import anonymize_to, encoded
+from claripacs_jupyter.deidentify import (
+    anonymize_sources,
+    anonymize_to,
+    encoded,
+    write_run,
+)
 
 KEY = bytes(range(32))
 
@@ -98,6 +109,17 @@ def main() -> None:
             "pydicom read+save": pydicom_read_save,
         }
         results = best_times(jobs, paths, args.repeat)
+        peaks = {
+            "anonymize_to (the CLI)": _peak(
+                lambda out: anonymize_to(paths, out / "folder", key=KEY)
+            ),
+            "anonymize_to, into a ZIP": _peak(
+                lambda out: anonymize_to(paths, out / "run.zip", key=KEY)
+            ),
+            "anonymize_sources + write_run": _peak(
+                lambda out: write_run(anonymize_sources(paths, key=KEY), out / "f")
+            ),
+        }
     finally:
         shutil.rmtree(source, ignore_errors=True)
 
@@ -118,6 +140,24 @@ def main() -> None:
             f"{name:<32} {seconds:>8.2f} {rate:>8.0f} {rate / plain:>12.2f}x "
             f"{rate / dicognito:>12.2f}x"
         )
+
+    held = peaks["anonymize_sources + write_run"]
+    print("\npeak Python memory of one run (tracemalloc), against a run held in memory")
+    print(f"{'job':<32} {'MiB':>8} {'vs in memory':>13}")
+    for name, peak in peaks.items():
+        print(f"{name:<32} {peak / 2**20:>8.1f} {peak / held:>12.3f}x")
+
+
+def _peak(job: Callable[[Path], object]) -> int:
+    """The peak bytes Python allocates while `job` writes into a new folder."""
+    out = Path(tempfile.mkdtemp(prefix="claripacs-bench-peak-"))
+    try:
+        tracemalloc.start()
+        job(out)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":
