@@ -15,6 +15,7 @@ from __future__ import annotations
 from pydicom import Dataset
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.tag import BaseTag
+from pydicom.valuerep import PersonName
 
 from ..dicom.values import ascii_text
 
@@ -55,7 +56,8 @@ def element_text_values(
         return []
     if value is None or value == "":
         return []
-    if isinstance(value, str | bytes):
+    if isinstance(value, str | bytes | PersonName):
+        # one value; a PersonName iterates over its letters
         value = [value]
     try:
         items = list(value)

@@ -238,3 +238,22 @@ def test_an_unreadable_profile_file_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(InvalidInputError, match="mine.toml: cannot be read"):
         load_profile(path)
+
+
+@pytest.mark.parametrize("charset", ["ISO_IR 100", "ISO_IR 192"])
+def test_a_hashed_name_is_one_keyed_value_not_one_per_letter(
+    tmp_path: Path, charset: str
+) -> None:
+    hashes = load_profile(_write(tmp_path, "h.toml", '[rules]\nPatientName = "hash"'))
+    ct = real_file("CT_small.dcm")
+    ct.SpecificCharacterSet = charset  # a name pydicom decodes, not our ASCII path
+    other = real_file("CT_small.dcm")
+    other.SpecificCharacterSet = charset
+    other.PatientName = "Other^Person"
+
+    out, again, different = (_apply(hashes, ds) for ds in (ct, ct, other))
+
+    assert len(str(out.PatientName)) == 64
+    assert out[0x0010, 0x0010].VM == 1
+    assert str(ct.PatientName) not in str(out.PatientName)
+    assert out.PatientName == again.PatientName != different.PatientName
