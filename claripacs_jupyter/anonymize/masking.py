@@ -7,7 +7,9 @@ scanner. Masking decodes the pixels (pydicom's pixel handlers), blacks out
 the rectangles on every frame and stores the result uncompressed (pydicom's
 ``Dataset.set_pixel_data``), so that:
 
-- the transfer syntax says what the bytes are (Explicit VR Little Endian);
+- the transfer syntax says what the bytes are (Explicit VR Little Endian, or
+  Implicit VR Little Endian for a file that was), big endian files included;
+- 32-bit images stay 32-bit;
 - YBR colour comes out as RGB, as pydicom decodes it, and says so;
 - a palette image keeps its palette, and its masked pixels take the index of
   the palette's darkest colour;
@@ -27,7 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 from pydicom import Dataset
 from pydicom.pixels import pixel_array
-from pydicom.uid import UID
+from pydicom.uid import (
+    UID,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    generate_uid,
+)
 
 from ..errors import InvalidInputError
 
@@ -168,9 +175,17 @@ def mask_pixels(ds: Dataset, rects: Sequence[Rect]) -> Dataset:
                 f"{columns} x {rows} image"
             )
 
-    syntax = UID(str(ds.file_meta.TransferSyntaxUID))
-    photometric = str(ds.PhotometricInterpretation).strip().upper()
-    pixels = pixel_array(ds, as_rgb=True)
+    meta = getattr(ds, "file_meta", None)
+    if meta is None or "TransferSyntaxUID" not in meta:
+        raise InvalidInputError("the instance has no transfer syntax to decode it by")
+    syntax = UID(str(meta.TransferSyntaxUID))
+    photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+    try:
+        pixels = pixel_array(ds, as_rgb=True)
+    except (ValueError, RuntimeError, NotImplementedError, AttributeError) as exc:
+        # pydicom's reasons: a missing or wrong pixel attribute, data too
+        # short, a stream no installed decoder reads
+        raise InvalidInputError(f"the pixel data cannot be decoded: {exc}") from None
     if photometric.startswith("YBR"):
         photometric = "RGB"  # pydicom converted it
     frames = int(ds.get("NumberOfFrames", 1) or 1)
@@ -182,12 +197,59 @@ def mask_pixels(ds: Dataset, rects: Sequence[Rect]) -> Dataset:
 
     out = copy.deepcopy(ds)  # Dataset.copy() would share its elements with ds
     shaped = stack if stack.shape[-1] > 1 else stack[..., 0]
-    out.set_pixel_data(
-        shaped[0] if frames == 1 else shaped, photometric, int(ds.BitsStored)
+    shaped = shaped[0] if frames == 1 else shaped
+    # a big endian file decodes to big endian values: written as their bytes
+    shaped = shaped.astype(shaped.dtype.newbyteorder("<"), copy=False)
+    bits = int(ds.get("BitsStored") or shaped.dtype.itemsize * 8)
+    # written little endian and uncompressed, whatever the file was; implicit
+    # VR stays implicit, so that no other element needs converting
+    out.file_meta.TransferSyntaxUID = (
+        ImplicitVRLittleEndian
+        if syntax == ImplicitVRLittleEndian
+        else ExplicitVRLittleEndian
     )
+    if out.original_encoding[1] is False:
+        # a big endian file: decode every element (reading each does), so
+        # that none is copied to the little endian output as its raw bytes
+        for _ in out.iterall():
+            pass
+        out.set_original_encoding(False, True, out.original_character_set)
+    if shaped.dtype.itemsize <= 2:
+        out.set_pixel_data(shaped, photometric, bits)
+    else:
+        _set_wide_pixels(out, shaped, frames, photometric, bits)
     out.file_meta.MediaStorageSOPInstanceUID = out.SOPInstanceUID
     _record_lossy_history(out, syntax)
     return out
+
+
+def _set_wide_pixels(
+    out: Dataset, pixels: np.ndarray, frames: int, photometric: str, bits: int
+) -> None:
+    """Store 32-bit pixels uncompressed (pydicom's set_pixel_data takes 8 and 16).
+
+    Our own code, as little as the module attributes need: the values
+    little endian, and the attributes that describe them.
+    """
+    samples = 3 if pixels.shape[-1] == 3 and photometric == "RGB" else 1
+    for keyword in ("ExtendedOffsetTable", "ExtendedOffsetTableLengths"):
+        if keyword in out:
+            delattr(out, keyword)
+    out.PhotometricInterpretation = photometric
+    out.SamplesPerPixel = samples
+    if samples > 1:
+        out.PlanarConfiguration = 0
+    elif "PlanarConfiguration" in out:
+        del out.PlanarConfiguration
+    if frames > 1 or "NumberOfFrames" in out:
+        out.NumberOfFrames = frames
+    out.BitsAllocated = pixels.dtype.itemsize * 8
+    out.BitsStored = bits
+    out.HighBit = bits - 1
+    out.PixelRepresentation = 1 if pixels.dtype.kind == "i" else 0
+    out.PixelData = pixels.tobytes()
+    out["PixelData"].VR = "OW"
+    out.SOPInstanceUID = generate_uid()  # as set_pixel_data gives one
 
 
 def _black(ds: Dataset, stack: np.ndarray, photometric: str) -> np.ndarray | int:

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..anonymize.masking import DeviceMask, Rect, as_rects, mask_pixels, masks_for
 from ..dicom import ReadLimits, image_info, read
 from ..dicom.series import Stack, assemble
-from ..errors import InvalidInputError, NotFoundError, StoreError
+from ..errors import InvalidDicomError, InvalidInputError, NotFoundError, StoreError
 from ..paths import data_dir
 from . import review
 from . import settings as store_settings
@@ -675,8 +675,14 @@ class Store:
         if complete:
             return dict(info)
         limits = ReadLimits(max_image_bytes=self._settings.max_image_bytes)
-        # Keys only ingest adds (frame_positions) stay.
-        info = {**info, **image_info(read(path, limits=limits))}
+        try:
+            # Keys only ingest adds (frame_positions) stay.
+            info = {**info, **image_info(read(path, limits=limits))}
+        except InvalidDicomError as exc:
+            # Pixels no installed decoder reads (a damaged JPEG stream): the
+            # case still opens, and the image says why it cannot be shown.
+            # Not kept, so that a decoder installed later is tried.
+            return {**info, "error": str(exc)}
         with self._engine.begin() as conn:
             conn.execute(
                 update(instances)

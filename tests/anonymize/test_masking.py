@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import BytesIO
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -46,6 +48,11 @@ def _inside(ds: Dataset) -> np.ndarray:
         ("US1_J2KR.dcm", "RGB"),  # JPEG 2000 lossless, YBR_RCT
         ("SC_ybr_full_uncompressed.dcm", "RGB"),
         ("SC_rgb_jpeg_dcmtk.dcm", "RGB"),  # JPEG baseline, YBR_FULL
+        ("MR_small_bigendian.dcm", "MONOCHROME2"),  # Explicit VR Big Endian
+        ("emri_small_big_endian.dcm", "MONOCHROME2"),  # big endian, 10 frames
+        ("rtdose.dcm", "MONOCHROME2"),  # 32-bit, 15 frames
+        ("SC_rgb_32bit_2frame.dcm", "RGB"),  # 32-bit RGB
+        ("SC_rgb_rle_32bit.dcm", "RGB"),  # 32-bit RGB, RLE
     ],
 )
 def test_the_box_is_black_on_every_frame_and_the_rest_unchanged(
@@ -60,8 +67,13 @@ def test_the_box_is_black_on_every_frame_and_the_rest_unchanged(
     inside = _inside(ds)
     black = 0 if photometric == "RGB" else before.min()
     assert out.PhotometricInterpretation == photometric
-    assert out.file_meta.TransferSyntaxUID == pydicom.uid.ExplicitVRLittleEndian
+    assert out.file_meta.TransferSyntaxUID == (
+        pydicom.uid.ImplicitVRLittleEndian
+        if name == "rtdose.dcm"
+        else pydicom.uid.ExplicitVRLittleEndian
+    )
     assert after.shape == before.shape
+    assert out.BitsAllocated == ds.BitsAllocated
     assert np.array_equal(after[:, ~inside], before[:, ~inside])
     assert (after[:, inside] == black).all()
     assert out.SOPInstanceUID != ds.SOPInstanceUID
@@ -128,7 +140,7 @@ def test_a_device_signature_masks_every_image_of_that_scanner() -> None:
         ([(0, 0, 5.5, 5)], "whole pixels"),
     ],
 )
-def test_bad_rectangles_are_refused(rects: list[Rect], message: str) -> None:
+def test_bad_rectangles_are_refused(rects: Any, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         mask_pixels(real_file("CT_small.dcm"), rects)
 
@@ -155,3 +167,37 @@ def test_rectangles_may_be_plain_tuples() -> None:
 def test_an_instance_without_pixels_is_refused_clearly() -> None:
     with pytest.raises(InvalidInputError, match="no image pixels to mask"):
         mask_pixels(real_file("test-SR.dcm"), [BOX])
+
+
+def _without(keyword: str) -> Dataset:
+    ds = real_file("CT_small.dcm")
+    delattr(ds, keyword)
+    return ds
+
+
+def _short_pixels() -> Dataset:
+    ds = real_file("CT_small.dcm")
+    ds.PixelData = ds.PixelData[:100]
+    return ds
+
+
+def _no_meta() -> Dataset:
+    ds = real_file("CT_small.dcm")
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    return ds
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: real_file("JPEG-lossy.dcm"), "cannot be decoded"),  # damaged stream
+        (_short_pixels, "cannot be decoded"),
+        (lambda: _without("BitsAllocated"), "cannot be decoded"),
+        (_no_meta, "no transfer syntax"),
+    ],
+)
+def test_pixels_that_cannot_be_decoded_are_a_clear_refusal(
+    make: Callable[[], Dataset], message: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        mask_pixels(make(), [BOX])

@@ -152,3 +152,45 @@ async def test_masking_a_series_over_rest_clears_it_in_the_users_name(
     assert [r["status"] for r in after["reviews"]] == ["masked"]
     assert after["reviews"][0]["cleared_by"]
     assert not store.case(accession).needs_review
+
+
+async def test_pixels_no_decoder_reads_are_a_400_to_mask_and_the_case_still_opens(
+    jp_fetch: Any, upload: Upload
+) -> None:
+    # JPEG-lossy.dcm's 12-bit JPEG stream is damaged: its header passes the
+    # upload, but no installed decoder reads its pixels
+    stored = await upload_one(upload, "JPEG-lossy.dcm", "Teaching")
+    accession = stored["accession"]
+    case = await get_json(jp_fetch, "cases", accession)
+    (series,) = case["series"]
+    (instance,) = series["instances"]
+
+    masked = await _send(
+        jp_fetch, "POST", "cases", accession, "series", series["uid"], "mask",
+        body={"rects": [[0, 0, 5, 5]]},
+    )  # fmt: skip
+
+    assert "cannot be decoded" in instance["image"]["error"]
+    assert masked.code == 400
+    assert "cannot be decoded" in json.loads(masked.body)["message"]
+
+
+async def test_a_big_endian_series_is_masked_over_rest(
+    jp_fetch: Any, upload: Upload, store: Any
+) -> None:
+    stored = await upload_one(upload, "MR_small_bigendian.dcm", "Teaching")
+    accession = stored["accession"]
+    (series,) = (await get_json(jp_fetch, "cases", accession))["series"]
+
+    done = await _send(
+        jp_fetch, "POST", "cases", accession, "series", series["uid"], "mask",
+        body={"rects": [[0, 0, 8, 8]]},
+    )  # fmt: skip
+    (instance,) = (await get_json(jp_fetch, "cases", accession))["series"][0][
+        "instances"
+    ]
+    ds = store.dataset(accession, instance["uid"])
+
+    assert done.code == 200 and json.loads(done.body) == {"masked": 1}
+    assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert int(ds.pixel_array[:8, :8].max()) == int(ds.pixel_array.min())
