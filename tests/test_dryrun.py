@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from pydicom import Dataset
 from pydicom.data import get_testdata_file
 
+from claripacs_jupyter.deidentify import anonymize_sources
 from claripacs_jupyter.dryrun import ELEMENT_COLUMNS, dry_run
 
 
@@ -125,3 +127,19 @@ def test_one_path_and_one_option_may_be_given_bare(ct_with_reference: Path) -> N
 
     assert _row(bare, "InstitutionName") == _row(listed, "InstitutionName")
     assert len(bare.elements) == len(listed.elements)
+
+
+def test_the_dry_run_keeps_the_safe_private_values_a_real_run_keeps(
+    tmp_path: Path,
+) -> None:
+    ct = pydicom.dcmread(_sample("CT_small.dcm"))
+    ct[0x0019, 0x1027].value = ["2.5", "3.5"]  # GEMS_ACQU_01 rotation speed
+    ct.save_as(tmp_path / "ct.dcm")
+    chosen = {"profile": "basic", "options": ["retain-safe-private"]}
+
+    run = dry_run([tmp_path / "ct.dcm"], **chosen)
+    (written,) = anonymize_sources([tmp_path / "ct.dcm"], **chosen).written
+    kept = pydicom.dcmread(io.BytesIO(written.data))[0x0019, 0x1027].value
+
+    assert _row(run, "(0019,1027)")["action"] == "keep"
+    assert [str(v) for v in kept] == ["2.5", "3.5"]

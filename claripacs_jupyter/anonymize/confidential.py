@@ -17,6 +17,7 @@ import re
 from pydicom import Dataset, Sequence
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 
 from .age import teaching_age
@@ -340,10 +341,14 @@ def _creator(src: Dataset, tag: BaseTag) -> str:
 
 
 def _ascii(elem: DataElement | RawDataElement) -> str:
+    """A string element's value as its text, values joined by backslashes."""
     value = elem.value
     if isinstance(value, bytes):
         return value.decode("latin-1").strip(" \0")
-    return str(value)
+    if isinstance(value, MultiValue | list | tuple):
+        # a decoded multi-valued element, as a whole read gives it
+        return "\\".join(str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def _by_group_removed(group: int) -> bool:
