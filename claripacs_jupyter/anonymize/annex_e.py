@@ -148,12 +148,23 @@ class RuleSet:
         values: Mapping[int, str],
         private: Mapping[PrivateKey, str],
     ) -> RuleSet:
-        """A copy under another name with some actions and private keys changed."""
+        """A copy under another name with some actions and private keys changed.
+
+        The record follows what the changes do: an action an option of the
+        Basic profile would take (a date kept, a device named, a private
+        element kept) adds that option's code, and a date kept or shifted
+        sets (0028,0303) *LongitudinalTemporalInformationModified*.
+        """
         merged = dict(self.ops)
         merged.update(ops)
+        changed = {tag: op for tag, op in ops.items() if self.ops.get(tag) is not op}
         longitudinal = self.longitudinal
-        if any(op is Op.SHIFT for op in ops.values()):
+        if any(op is Op.SHIFT for op in changed.values()):
             longitudinal = "MODIFIED"
+        elif longitudinal == "REMOVED" and any(
+            op is Op.RETAIN and _vr(tag) in _DATE_VRS for tag, op in changed.items()
+        ):
+            longitudinal = "UNMODIFIED"
         widest = _widest().ops
         kept = [
             keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
@@ -166,6 +177,7 @@ class RuleSet:
             ops=merged,
             values={**self.values, **values},
             private={**self.private, **private},
+            codes=_codes_for(self, changed, set(private) - set(self.private)),
             longitudinal=longitudinal,
             identity_kept=tuple(dict.fromkeys([*self.identity_kept, *kept])),
         )
@@ -273,6 +285,33 @@ def basic_rules(options: frozenset[str] = frozenset()) -> RuleSet:
         codes=tuple(codes),
         longitudinal=longitudinal,
     )
+
+
+def _codes_for(
+    base: RuleSet, changed: Mapping[int, Op], private: set[PrivateKey]
+) -> tuple[tuple[str, str], ...]:
+    """`base`'s codes and those of the options whose actions `changed` takes."""
+    known = _options()
+    plain = basic_table()
+    claimed = {code for code, _ in base.codes}
+    for name, option in known.items():
+        granted = _option_alone(name).ops
+        if any(
+            granted.get(tag) is op and plain.get(tag) is not op
+            for tag, op in changed.items()
+        ) or (private and option.private):
+            claimed.add(option.code)
+    # in the file's order, as basic_rules records them
+    order = [BASIC_CODE[0], *(option.code for option in known.values())]
+    meanings = {BASIC_CODE[0]: BASIC_CODE[1]} | {
+        option.code: option.meaning for option in known.values()
+    }
+    return tuple((code, meanings[code]) for code in order if code in claimed)
+
+
+@lru_cache(maxsize=16)
+def _option_alone(name: str) -> RuleSet:
+    return basic_rules(frozenset({name}))
 
 
 @lru_cache(maxsize=1)

@@ -76,9 +76,16 @@ def test_a_profile_file_changes_what_it_names(tmp_path: Path) -> None:
     assert out[0x0019, 0x0010].value == "GEMS_ACQU_01"
     assert (0x0019, 0x1003) not in out
     assert out.DeidentificationMethod[0] == "ClariPACS research profile"
+    # the option named, and those whose actions the rules take: dates
+    # shifted, a device serial kept, a private element kept, a description
+    # cleaned
     assert [c.CodeValue for c in out.DeidentificationMethodCodeSequence] == [
         "113100",
+        "113107",
         "113108",
+        "113109",
+        "113111",
+        "113105",
     ]
 
 
@@ -110,7 +117,13 @@ def test_keeping_what_an_option_keeps_still_removes_identity(tmp_path: Path) -> 
 
     assert like_options.identity_kept == ()
     assert out.PatientIdentityRemoved == "YES"
-    assert [c.CodeValue for c in out.DeidentificationMethodCodeSequence] == ["113100"]
+    # full dates and device identity, as the options that keep them record
+    assert [c.CodeValue for c in out.DeidentificationMethodCodeSequence] == [
+        "113100",
+        "113106",
+        "113109",
+    ]
+    assert out.LongitudinalTemporalInformationModified == "UNMODIFIED"
 
 
 def test_a_named_profile_is_found_in_the_profiles_folder(
