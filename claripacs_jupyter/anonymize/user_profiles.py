@@ -106,6 +106,14 @@ _PIXEL_MODULE = frozenset(
         "SegmentedGreenPaletteColorLookupTableData",
         "SegmentedBluePaletteColorLookupTableData",
         "SpecificCharacterSet",
+        # what the stored values mean, and whether they were compressed lossily
+        "RescaleSlope",
+        "RescaleIntercept",
+        "RescaleType",
+        "ModalityLUTSequence",
+        "LossyImageCompression",
+        "LossyImageCompressionRatio",
+        "LossyImageCompressionMethod",
     }
 )
 _RECORDED = frozenset(
@@ -115,6 +123,10 @@ _RECORDED = frozenset(
         "DeidentificationMethodCodeSequence",
         "LongitudinalTemporalInformationModified",
     }
+)
+# What clean can work on: free text, names, dates and times, and sequences.
+_CLEANABLE = frozenset(
+    {"LO", "SH", "ST", "LT", "UT", "UC", "PN", "DA", "DT", "TM", "SQ"}
 )
 _HASHABLE = frozenset({"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UI"})
 _REPLACEABLE = frozenset(
@@ -237,7 +249,8 @@ def load_profile(path: str | os.PathLike[str], options: Iterable[str] = ()) -> R
     path = Path(path)
     where = path.name
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: an editor's byte order mark is not a TOML mistake
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{where}: cannot be read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
@@ -308,6 +321,8 @@ def _check_allowed(tag: int, op: Op, where: str) -> None:
 
 def _tag_of(key: str, where: str) -> int:
     """The tag a rule's key names: a keyword or "(gggg,eeee)"."""
+    if not key.strip():
+        raise InvalidInputError(f"{where}: a rule needs a keyword or a tag")
     match = _TAG.fullmatch(key)
     if match:
         tag = int(match.group(1) + match.group(2), 16)
@@ -359,6 +374,10 @@ def _action_of(tag: int, action: Any, where: str) -> tuple[Op, str | None]:
         raise InvalidInputError(f"{where}: only dates and times can be shifted")
     if op is Op.UID and vr not in ("UI", "SQ"):
         raise InvalidInputError(f"{where}: only UIDs get a new UID")
+    if op is Op.CLEAN and vr not in _CLEANABLE:
+        raise InvalidInputError(
+            f"{where}: clean works on text, names, dates and sequences, not a {vr}"
+        )
     return op, None
 
 
@@ -376,11 +395,20 @@ def _private_of(entries: Any, where: str) -> dict[PrivateKey, str]:
             "vr",
         }:
             raise InvalidInputError(f"{here}: give creator, group, element and vr")
+        if not isinstance(entry["group"], str) or not isinstance(entry["element"], str):
+            # group = 19 would be read as hex 0x19 by one and decimal by another
+            raise InvalidInputError(
+                f'{here}: write group and element as hex strings ("0019", "0C")'
+            )
         try:
-            group = int(str(entry["group"]), 16)
-            element = int(str(entry["element"]), 16)
+            group = int(entry["group"], 16)
+            element = int(entry["element"], 16)
         except ValueError:
             raise InvalidInputError(f"{here}: group and element are hex") from None
+        if group < 0x0009:
+            raise InvalidInputError(
+                f"{here}: groups 0001 to 0007 cannot hold private elements"
+            )
         if not group & 1 or not 0 <= element <= 0xFF or group > 0xFFFF:
             raise InvalidInputError(
                 f"{here}: group must be odd (private) and element one byte, "

@@ -212,6 +212,18 @@ def test_a_server_is_not_told_where_profiles_live(
         ('[rules]\nRows = "remove"', "the pixel data and the attributes"),
         ('[rules]\nDeidentificationMethod = "remove"', "to record what it did"),
         ('[rules]\nPatientIdentityRemoved = "keep"', "to record what it did"),
+        ('[rules]\nRescaleSlope = { replace = "100" }', "the pixel data and"),
+        ('[rules]\nLossyImageCompression = "remove"', "the pixel data and"),
+        ('[rules]\nSeriesNumber = "clean"', "clean works on text.*not a IS"),
+        ('[rules]\n"" = "keep"', "a rule needs a keyword or a tag"),
+        (
+            "[[private]]\ncreator = 'X'\ngroup = '0001'\nelement = '01'\nvr = 'LO'",
+            "groups 0001 to 0007",
+        ),
+        (
+            "[[private]]\ncreator = 'X'\ngroup = 19\nelement = '01'\nvr = 'LO'",
+            "as hex strings",
+        ),
         ('[rules]\n"(0009,1001)" = "keep"', "private tag.*\\[\\[private\\]\\]"),
         ('[rules]\n"(0002,0010)" = "keep"', "file meta"),
         ('[rules]\nPatientName = "scramble"', "must be one of keep, remove"),
@@ -270,3 +282,10 @@ def test_a_hashed_name_is_one_keyed_value_not_one_per_letter(
     assert out[0x0010, 0x0010].VM == 1
     assert str(ct.PatientName) not in str(out.PatientName)
     assert out.PatientName == again.PatientName != different.PatientName
+
+
+def test_a_byte_order_mark_is_not_a_mistake(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'[rules]\nPatientID = "hash"\n')
+
+    assert load_profile(path).ops[0x00100020] is Op.HASH
