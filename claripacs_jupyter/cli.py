@@ -259,8 +259,9 @@ def _anonymize(args: argparse.Namespace, _extra: list[str]) -> int:
             print("Nothing was anonymized; nothing was written.")
         if flagged:
             print(
-                f"{flagged} of them may show burned-in patient details in their "
-                "pixels: check them before sharing (--json lists why)."
+                f"{flagged} of them need a person's check before sharing: "
+                "burned-in text in the pixels, or a number left in a "
+                "description (--json lists why)."
             )
         for outcome in run.skipped:
             print(f"skipped {outcome.source}: {outcome.reason}")

@@ -76,7 +76,7 @@ TEACHING_CODES = (
 
 #: The review reason of a description that still holds a long number.
 SUSPICIOUS_DESCRIPTOR = (
-    "a study or series description holds a long number that may be an identifier "
+    "a description or comment holds a long number that may be an identifier "
     "(names, identifiers and dates known to the file were cut out)"
 )
 

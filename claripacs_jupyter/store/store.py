@@ -388,9 +388,9 @@ class Store:
             ):
                 waiting = len(review.reviews(conn, key, pending_only=True))
                 raise review.ReviewPendingError(
-                    f"case {key} stays private: {waiting} series may show burned-in "
-                    "patient details and await review; mark each one with "
-                    "store.mark_reviewed(accession, series_uid, by=...) first"
+                    f"case {key} stays private: {waiting} series await a "
+                    "person's review (burned-in text, or a number left in a "
+                    "description); mark each reviewed or masked first"
                 )
             done = conn.execute(
                 update(cases).where(cases.c.accession == key).values(**values)
