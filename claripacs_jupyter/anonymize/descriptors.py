@@ -5,7 +5,9 @@ Technologists type what they like into (0008,1030) *StudyDescription* and
 03/14/2021". The teaching profile keeps these descriptions, so before they are
 written every token that is the patient's name (any part of it, in any order
 or case), one of the instance's identifiers (patient ID, other IDs, accession,
-study and procedure IDs) or a date is cut out. What is left is checked once
+study and procedure IDs, with or without the dashes, dots and spaces people
+put in them), an identifier anybody's that a label announces ("MRN: ...",
+"acc# ...") or a date is cut out. What is left is checked once
 more: a long run of digits may be an identifier nobody named, and the case is
 then held for review rather than trusted.
 
@@ -79,15 +81,29 @@ _MONTHS = (
 # Dates as people and scanners write them: 2021-03-14, 03/14/2021, 14.03.21,
 # 20210314, 14 Mar 2021, March 14, 2021, Mar-14-2021.
 _DATE = re.compile(
-    r"(?<![\w])(?:"
+    r"(?<![^\W_])(?:"
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
     r"|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
     r"|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
     rf"|\d{{1,2}}[ -](?:{_MONTHS})\.?[ -,]*\d{{2,4}}"
     rf"|(?:{_MONTHS})\.?[ -]\d{{1,2}}(?:st|nd|rd|th)?,?[ -]\d{{2,4}}"
-    r")(?![\w])",
+    r")(?![^\W_])",
     re.IGNORECASE,
 )
+# An identifier that says it is one: "MRN: X4471", "acc# 12", "Patient ID AB-9".
+# The label and the value both go, whatever the value.
+_LABELLED_ID = re.compile(
+    r"(?<![^\W_])(?:"
+    # labels that can only mean a patient's identifier, colon or not
+    r"(?:MRN|PID|MR\s*\#|patient\s*id)(?:\s*[#:]\s*|\s+)"
+    # labels that mean one only with a colon or a hash after them
+    r"|(?:acc(?:ession)?(?:\s*(?:no|number))?\.?|id)\s*[#:]\s*"
+    r")[A-Za-z0-9][\w./-]*",
+    re.IGNORECASE,
+)
+# Characters people put inside an identifier, or leave out of it: "AB-12" for
+# the ID AB12, "XK99QZ" for XK-99-QZ.
+_ID_SEPARATORS = "-_./ "
 _LONG_DIGITS = re.compile(rf"\d{{{SUSPICIOUS_DIGITS},}}")
 # Separators left behind once a token is cut: runs of them become one space.
 _LEFTOVER = re.compile(r"(?:\s*[\^,;:/_|]\s*|\s+-\s+|\s)+")
@@ -199,11 +215,16 @@ def _cut(text: str, identifiers: Identifiers, *, dates: bool) -> Cleaned:
     removed: list[str] = []
     names, ids = _patterns(identifiers)
     date = _DATE if dates else None
-    for kind, pattern in (("name", names), ("identifier", ids), ("date", date)):
+    for kind, pattern in (
+        ("name", names),
+        ("identifier", ids),
+        ("identifier", _LABELLED_ID),
+        ("date", date),
+    ):
         if pattern is None:
             continue
         text, count = pattern.subn(" ", text)
-        if count:
+        if count and kind not in removed:
             removed.append(kind)
     if removed:
         text = _EMPTY_BRACKETS.sub(" ", text)
@@ -254,18 +275,30 @@ def _patterns(
 
     Cached: the instances of one import share their patient.
     """
-    return _alternation(identifiers.names), _alternation(identifiers.ids)
+    return (
+        _alternation(identifiers.names),
+        _alternation(identifiers.ids, loose=True),
+    )
 
 
-def _alternation(tokens: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One pattern matching any of `tokens`, longest first, case-insensitively."""
+def _alternation(
+    tokens: tuple[str, ...], *, loose: bool = False
+) -> re.Pattern[str] | None:
+    """One pattern matching any of `tokens`, longest first, case-insensitively.
+
+    With `loose`, a token matches with or without the separators of
+    :data:`_ID_SEPARATORS` between its characters.
+    """
     if not tokens:
         return None
     alternatives = []
     for token in sorted(tokens, key=len, reverse=True):
         escaped = re.escape(token)
+        core = [c for c in token if c not in _ID_SEPARATORS]
         if _UNSPACED.search(token):
             alternatives.append(escaped)
-        else:
-            alternatives.append(rf"(?<![^\W_]){escaped}(?![^\W_])")
+            continue
+        if loose and len(core) >= MIN_TOKEN_LENGTH:
+            escaped = "[-_./ ]?".join(re.escape(c) for c in core)
+        alternatives.append(rf"(?<![^\W_]){escaped}(?![^\W_])")
     return re.compile("|".join(alternatives), re.IGNORECASE)

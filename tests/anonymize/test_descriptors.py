@@ -17,7 +17,7 @@ from claripacs_jupyter.anonymize.descriptors import (
 from claripacs_jupyter.anonymize.teaching import SUSPICIOUS_DESCRIPTOR
 from tests.anonymize.conftest import anonymized_bytes, from_bytes, real_file, to_bytes
 
-DOE = Identifiers(names=("DOE", "JOHN"), ids=("10234567", "PAT0042"))
+DOE = Identifiers(names=("DOE", "JOHN"), ids=("10234567", "PAT0042", "XK-99-QZ"))
 
 
 def _ct(**elements: object) -> Dataset:
@@ -40,6 +40,17 @@ class TestCleanDescriptor:
             ("MR BRAIN March 14, 2021", "MR BRAIN", ("date",)),
             ("HEAD 20210314", "HEAD", ("date",)),
             ("pat0042 knee", "knee", ("identifier",)),
+            # an identifier written with other separators, or none
+            ("PAT-0042 knee", "knee", ("identifier",)),
+            ("XK99QZ chest", "chest", ("identifier",)),
+            ("chest xk.99.qz", "chest", ("identifier",)),
+            # an identifier that says it is one, whoever it belongs to
+            ("mrn:FAKEABCDx brain", "brain", ("identifier",)),
+            ("MRN 5550123 knee", "knee", ("identifier",)),
+            ("HAND acc# A77 L", "HAND L", ("identifier",)),
+            ("ID: Q5 wrist", "wrist", ("identifier",)),
+            # a date between underscores
+            ("CT_20200110_head", "CT head", ("date",)),
         ],
     )
     def test_names_identifiers_and_dates_are_cut_out(
@@ -52,7 +63,17 @@ class TestCleanDescriptor:
         assert not cleaned.suspicious
 
     @pytest.mark.parametrize(
-        "text", ["T1 AX POST GD", "JOHNSON KNEE", "AX T2 FLAIR 3MM", "CT C-A-P 5.0"]
+        "text",
+        [
+            "T1 AX POST GD",
+            "JOHNSON KNEE",
+            "AX T2 FLAIR 3MM",
+            "CT C-A-P 5.0",
+            "PIDGEON TOE",
+            "MR BRAIN",
+            "ACCESSORY NAVICULAR",
+            "SAG T1_FS",
+        ],
     )
     def test_ordinary_descriptions_are_left_as_they_are(self, text: str) -> None:
         cleaned = clean_descriptor(text, DOE)
