@@ -17,9 +17,10 @@ from typing import TextIO
 
 from . import __version__
 from .anonymize.annex_e import OPTIONS, RuleSet
+from .anonymize.uids import MIN_KEY_BYTES
 from .anonymize.user_profiles import PROFILES_ENV, resolve_profile
 from .deidentify import anonymize_to, check_out
-from .errors import ClaripacsError
+from .errors import ClaripacsError, InvalidInputError
 from .store import Case, IngestReport, Store, open_store
 
 __all__ = ["main"]
@@ -45,6 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args, extra = parser.parse_known_args(argv)
+        if extra and args.command == "anonymize" and not _any_option(extra):
+            # "IN IN --profile basic OUT": argparse ended IN... at the option
+            # and left OUT over; the last word is OUT, the rest are inputs
+            args.paths, args.out = [*args.paths, args.out, *extra[:-1]], extra[-1]
+            extra = []
         if extra and not args.passes_options:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:
@@ -268,15 +274,27 @@ def _anonymize(args: argparse.Namespace, _extra: list[str]) -> int:
     return OK if run.written else FAILED
 
 
+def _any_option(words: list[str]) -> bool:
+    return any(word.startswith("-") and word != "-" for word in words)
+
+
 def _key_file(path: str | None) -> bytes | None:
-    """The key kept in `path`, made there when the file does not exist yet."""
+    """The key kept in `path`, made there when the file is missing or empty."""
     if path is None:
         return None
     file = Path(path).expanduser()
-    if not file.exists():
+    if file.is_dir():
+        raise InvalidInputError(f"--key-file {path}: is a folder, not a key file")
+    if not file.exists() or file.stat().st_size == 0:
         file.write_bytes(secrets.token_bytes(32))
         file.chmod(0o600)
-    return file.read_bytes()
+    key = file.read_bytes()
+    if len(key) < MIN_KEY_BYTES:
+        raise InvalidInputError(
+            f"--key-file {path}: holds {len(key)} bytes, and a key needs at least "
+            f"{MIN_KEY_BYTES}; remove the file to have a new key made"
+        )
+    return key
 
 
 def _demo(args: argparse.Namespace, _extra: list[str]) -> int:

@@ -460,3 +460,40 @@ def test_a_run_that_fails_halfway_leaves_the_old_zip_as_it_was(
 
     assert (tmp_path / "old.zip").read_bytes() == b"the archive of an earlier run"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "old.zip"]
+
+
+def test_options_may_come_before_out(tmp_path: Path) -> None:
+    ct, mr = _sample("CT_small.dcm"), _sample("MR_small.dcm")
+
+    status = main(
+        ["anonymize", str(ct), str(mr), "--profile", "basic", str(tmp_path / "out")]
+    )
+
+    assert status == 0
+    assert len(list((tmp_path / "out").rglob("*.dcm"))) == 2
+
+
+def test_a_key_file_that_cannot_be_a_key_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ct, out = str(_sample("CT_small.dcm")), str(tmp_path / "out")
+    short, empty = tmp_path / "short.key", tmp_path / "empty.key"
+    short.write_bytes(b"12345")
+    empty.touch()
+
+    statuses = [
+        main(["anonymize", ct, out, "--key-file", str(short)]),
+        main(["anonymize", ct, out, "--key-file", str(tmp_path)]),
+    ]
+    errors = capsys.readouterr().err
+    filled = main(["anonymize", ct, out, "--key-file", str(empty)])
+
+    assert statuses == [1, 1]
+    assert f"--key-file {short}: holds 5 bytes" in errors
+    assert f"--key-file {tmp_path}: is a folder" in errors
+    assert filled == 0 and len(empty.read_bytes()) == 32
+
+
+def test_bytes_alone_are_not_taken_for_an_upload() -> None:
+    with pytest.raises(TypeError, match=r"as \(name, bytes\)"):
+        anonymize_sources(b"DICM")

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import re
+from typing import Any
 
 from pydicom import Dataset, Sequence
 from pydicom.datadict import dictionary_VR
@@ -198,6 +199,8 @@ class _RuleCleaner(_Cleaner):
 
         for seq in sequences:
             out[seq.tag] = seq
+        if self.rules.private:
+            _drop_empty_creators(elements)
         return out
 
     def _apply(
@@ -333,6 +336,19 @@ class _RuleCleaner(_Cleaner):
                 return raw
             return None
         return raw
+
+
+def _drop_empty_creators(elements: dict[BaseTag, Any]) -> None:
+    """Remove private creators none of whose elements was kept (one refused
+    for its VR or value leaves its creator behind otherwise)."""
+    blocks = {
+        (tag.group, tag.element >> 8)
+        for tag in elements
+        if tag.group & 1 and tag.element >= 0x1000
+    }
+    for tag in [t for t in elements if t.group & 1 and 0x10 <= t.element <= 0xFF]:
+        if (tag.group, tag.element) not in blocks:
+            del elements[tag]
 
 
 def _creator(src: Dataset, tag: BaseTag) -> str:

@@ -23,6 +23,7 @@ The masked instance is a new image, so it gets a new SOP Instance UID.
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -64,8 +65,15 @@ class Rect:
 
     def __post_init__(self) -> None:
         values = (self.x, self.y, self.width, self.height)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        # numbers.Integral takes numpy's integers too; True is not a pixel
+        if not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
+            for v in values
+        ):
             raise InvalidInputError(f"a mask rectangle takes whole pixels: {values}")
+        for name, value in zip(("x", "y", "width", "height"), values, strict=True):
+            object.__setattr__(self, name, int(value))
+        values = (self.x, self.y, self.width, self.height)
         if self.x < 0 or self.y < 0 or self.width < 1 or self.height < 1:
             raise InvalidInputError(
                 "a mask rectangle starts at x, y of 0 or more and is at least "

@@ -218,8 +218,7 @@ def clear(
         if known is None:
             raise NotFoundError(f"no case {accession}")
         raise NotFoundError(
-            f"case {accession} has no series ...{series_uid[-8:]} awaiting "
-            "review; its reviews list the series that are"
+            f"case {accession} has no series ...{series_uid[-8:]} awaiting review"
         )
     row = conn.execute(
         select(series_reviews).where(series_reviews.c.series_uid == series_uid)

@@ -87,6 +87,8 @@ def expand(
     )
     if single:
         sources = [sources]
+    elif isinstance(sources, bytes | bytearray | memoryview):
+        raise TypeError("give an upload as (name, bytes), not its bytes alone")
     items: list[Unit | Outcome] = []
     for source in sources:
         items.extend(_expand_one(source, settings, stack))
@@ -108,7 +110,8 @@ def _expand_one(
         return
     if not isinstance(source, str | os.PathLike):
         raise TypeError(
-            f"cannot ingest a {type(source).__name__}: give paths or (name, bytes)"
+            f"cannot read a {type(source).__name__} as a source: give paths, "
+            "or (name, bytes) for an upload"
         )
     display = os.fspath(source)
     path = Path(source).expanduser()

@@ -416,10 +416,18 @@ class Store:
         list of SeriesReview
             Oldest flag first, each with its reasons, status, and who
             cleared it when.
+
+        Raises
+        ------
+        NotFoundError
+            `accession` names no case.
         """
         key = None if accession is None else normalize(accession)
         with self._engine.connect() as conn:
-            return review.reviews(conn, key, pending_only=pending_only)
+            found = review.reviews(conn, key, pending_only=pending_only)
+        if not found and accession is not None:
+            self.case(accession)  # NotFoundError when there is no such case
+        return found
 
     def review_queue(self) -> list[review.SeriesReview]:
         """Every flagged series that awaits a person's review, oldest first."""
@@ -511,7 +519,8 @@ class Store:
                     .where(series.c.accession == key, series.c.uid == series_uid)
                 ).all()
             if not found:
-                raise NotFoundError(f"case {accession!r} has no series {series_uid!r}")
+                self.case(accession)  # NotFoundError when there is no such case
+                raise NotFoundError(f"case {key} has no series {series_uid!r}")
             rules = tuple(device_masks)
             masked: list[tuple[str, str, Dataset]] = []  # old UID, old path, new
             for row in found:

@@ -274,6 +274,7 @@ class TestOptions:
         out = _basic(ct, "retain-safe-private")
 
         assert (0x0043, 0x1039) not in out
+        assert (0x0043, 0x0010) not in out  # its creator, with nothing left
 
     def test_clean_descriptors_keep_descriptions_without_identifiers(self) -> None:
         mr = real_file("MR_small.dcm")

@@ -155,6 +155,12 @@ def test_a_rectangle_takes_whole_pixels_inside_the_image(
         Rect(*values)
 
 
+def test_a_rectangle_takes_numpy_integers() -> None:
+    rect = Rect(np.int64(5), np.int32(3), np.uint16(20), 7)
+
+    assert rect == BOX and type(rect.x) is int
+
+
 def test_rectangles_may_be_plain_tuples() -> None:
     ct = real_file("CT_small.dcm")
 

@@ -88,8 +88,12 @@ def test_masking_nothing_or_an_unknown_series_changes_nothing(
 
     with pytest.raises(InvalidInputError, match="no rectangle applies"):
         store.mask_series(accession, series_uid, device_masks=[other_scanner], by="A")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="has no series '1.2.3'"):
         store.mask_series(accession, "1.2.3", [BANNER], by="A")
+    with pytest.raises(NotFoundError, match="no case"):
+        store.mask_series("NOPE1234", series_uid, [BANNER], by="A")
+    with pytest.raises(NotFoundError, match="no case"):
+        store.reviews("NOPE1234")
     with pytest.raises(InvalidInputError, match="say who masked"):
         store.mask_series(accession, series_uid, [BANNER], by=" ")
 
