@@ -264,8 +264,9 @@ def check_out(
     for source in sources:
         path = Path(source).expanduser().resolve()
         if target == path or (path.is_dir() and target.is_relative_to(path)):
+            where = "is" if target == path else "is inside"
             raise InvalidInputError(
-                f"the output {out} is inside the input {source}; "
+                f"the output {out} {where} the input {source}; "
                 "write it somewhere outside the inputs"
             )
 

@@ -305,7 +305,7 @@ def test_an_output_inside_an_input_is_refused(
     status = main(["anonymize", str(folder), str(tmp_path / out)])
 
     assert status == 1
-    assert "is inside the input" in capsys.readouterr().err
+    assert "the input" in capsys.readouterr().err
     assert sorted(folder.rglob("*")) == before
 
 
@@ -320,7 +320,7 @@ def test_an_archive_is_not_written_over_itself(
     status = main(["anonymize", str(archive), str(archive)])
 
     assert status == 1
-    assert "is inside the input" in capsys.readouterr().err
+    assert f"the output {archive} is the input" in capsys.readouterr().err
     assert archive.read_bytes() == before
 
 
