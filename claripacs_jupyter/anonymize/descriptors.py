@@ -4,10 +4,12 @@ Technologists type what they like into (0008,1030) *StudyDescription* and
 (0008,103E) *SeriesDescription*: "CT CHEST 10234567", "DOE JOHN 3D
 03/14/2021". The teaching profile keeps these descriptions, so before they are
 written every token that is the patient's name (any part of it, in any order
-or case), one of the instance's identifiers (patient ID, other IDs, accession,
+or case, without its accents or apostrophes, or family and given name run
+together), one of the instance's identifiers (patient ID, other IDs, accession,
 study and procedure IDs, with or without the dashes, dots and spaces people
 put in them), an identifier anybody's that a label announces ("MRN: ...",
-"acc# ...") or a date is cut out. What is left is checked once
+"acc# ...") or a date (one that can be a date: "30/60/90" is not) is cut
+out, with the separators next to it. What is left is checked once
 more: a long run of digits may be an identifier nobody named, and the case is
 then held for review rather than trusted.
 
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pydicom import Dataset
@@ -71,6 +74,9 @@ MIN_TOKEN_LENGTH = 3
 #: given names are often two characters (山田, 太郎).
 MIN_UNSPACED_LENGTH = 2
 
+#: An identifier of digits alone is looked for from this many digits on.
+MIN_DIGITS_ID = 5
+
 #: A run of this many digits left in a description may be an identifier.
 SUSPICIOUS_DIGITS = 6
 
@@ -90,15 +96,16 @@ _DATE = re.compile(
     r")(?![^\W_])",
     re.IGNORECASE,
 )
-# An identifier that says it is one: "MRN: X4471", "acc# 12", "Patient ID AB-9".
-# The label and the value both go, whatever the value.
+# An identifier that says it is one: "MRN: X4471", "acc# 12", "MR# 55",
+# "MRN 5550123". The label and the value both go, whoever the value belongs
+# to. Without a colon or hash only MRN counts, and only before a value with
+# a digit, so that "PID PELVIS" (the disease) and "Patient ID check" stay.
 _LABELLED_ID = re.compile(
     r"(?<![^\W_])(?:"
-    # labels that can only mean a patient's identifier, colon or not
-    r"(?:MRN|PID|MR\s*\#|patient\s*id)(?:\s*[#:]\s*|\s+)"
-    # labels that mean one only with a colon or a hash after them
-    r"|(?:acc(?:ession)?(?:\s*(?:no|number))?\.?|id)\s*[#:]\s*"
-    r")[A-Za-z0-9][\w./-]*",
+    r"(?:(?:MRN|PID|patient\s*id|acc(?:ession)?(?:\s*(?:no|number))?\.?)\s*[#:]"
+    r"|MR\s*\#)\s*[A-Za-z0-9][\w./-]*"
+    r"|MRN\s+(?=[\w./-]*\d)[A-Za-z0-9][\w./-]*"
+    r")",
     re.IGNORECASE,
 )
 # Characters people put inside an identifier, or leave out of it: "AB-12" for
@@ -106,8 +113,12 @@ _LABELLED_ID = re.compile(
 _ID_SEPARATORS = "-_./ "
 _LONG_DIGITS = re.compile(rf"\d{{{SUSPICIOUS_DIGITS},}}")
 # Separators left behind once a token is cut: runs of them become one space.
-_LEFTOVER = re.compile(r"(?:\s*[\^,;:/_|]\s*|\s+-\s+|\s)+")
+# A cut token leaves this mark until the separators around it are tidied:
+# those next to a cut go, the rest of the text keeps its own (W/O stays).
+_CUT = "\0"
+_AROUND_CUT = re.compile(r"[\s^,;:/_|-]*\0(?:[\s^,;:/_|-]*\0)*[\s^,;:/_|-]*")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]")
+_SPACES = re.compile(r"\s{2,}")
 _EDGES = " -.,;:/_^|"
 # Scripts written without spaces between words: a name is found anywhere.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
@@ -215,21 +226,44 @@ def _cut(text: str, identifiers: Identifiers, *, dates: bool) -> Cleaned:
     removed: list[str] = []
     names, ids = _patterns(identifiers)
     date = _DATE if dates else None
-    for kind, pattern in (
-        ("name", names),
-        ("identifier", ids),
-        ("identifier", _LABELLED_ID),
-        ("date", date),
+    for kind, pattern, replacement in (
+        ("name", names, _CUT),
+        ("identifier", ids, _CUT),
+        ("identifier", _LABELLED_ID, _CUT),
+        ("date", date, _date_cut),
     ):
         if pattern is None:
             continue
-        text, count = pattern.subn(" ", text)
-        if count and kind not in removed:
+        cuts = text.count(_CUT)
+        text = pattern.sub(replacement, text)
+        if text.count(_CUT) > cuts and kind not in removed:
             removed.append(kind)
     if removed:
+        text = _AROUND_CUT.sub(" ", text)
         text = _EMPTY_BRACKETS.sub(" ", text)
-        text = _LEFTOVER.sub(" ", text).strip(_EDGES)
+        text = _SPACES.sub(" ", text).strip(_EDGES)
     return Cleaned(text, tuple(removed), bool(_LONG_DIGITS.search(text)))
+
+
+def _date_cut(match: re.Match[str]) -> str:
+    """The cut mark for a date, or the text as it was when it cannot be one.
+
+    "30/60/90" (delays) and "25-45-70" (phases) have the shape of a date
+    but no month.
+    """
+    numbers = [int(n) for n in re.findall(r"\d+", match.group())]
+    if len(numbers) == 1:  # 20210314: the pattern checked month and day
+        return _CUT
+    if len(numbers) == 2:  # a month by name and one number: a day or a year
+        return _CUT if numbers[0] <= 31 or numbers[1] <= 31 else match.group()
+    first, second, third = numbers[:3]
+    if first > 31:  # the year first: 2021-03-14
+        plausible = 1 <= second <= 12 and 1 <= third <= 31
+        return _CUT if plausible else match.group()
+    plausible = (1 <= first <= 12 and 1 <= second <= 31) or (
+        1 <= first <= 31 and 1 <= second <= 12
+    )
+    return _CUT if plausible else match.group()
 
 
 def _person_names(ds: Dataset, tag: int) -> list[str]:
@@ -247,24 +281,70 @@ def _person_names(ds: Dataset, tag: int) -> list[str]:
 
 
 def _name_parts(value: str) -> list[str]:
-    """The parts of a PN value: components of each group, split at spaces."""
+    """What to look for of a PN value, in every spelling people use.
+
+    The words of each component (split at spaces, hyphens and apostrophes,
+    and also whole without its apostrophes: O'Brien, OBrien, Brien), each
+    also without its accents and with German umlauts spelt out (Jörg, Jorg,
+    Joerg); and the family and given names together in either order, which
+    :func:`_alternation` matches with any separator or none between them, so
+    that two-letter names (Li Wu) are found as a pair.
+    """
     parts: list[str] = []
     for group in value.split("="):
-        for component in group.split("^"):
-            parts.extend(component.replace(",", " ").split())
-    return parts
+        components = [c.replace(",", " ").strip() for c in group.split("^")]
+        for component in components:
+            for word in component.split():
+                parts.extend(_spellings(_WORD_SPLIT.sub("", word)))
+                for piece in _WORD_SPLIT.split(word):
+                    parts.extend(_spellings(piece))
+        family, given = (components + ["", ""])[:2]
+        if family and given:
+            for first, second in ((family, given), (given, family)):
+                parts.extend(_spellings(f"{first}{_PAIR}{second}"))
+    return [part for part in parts if part]
+
+
+# Where a name's words split besides spaces, and the mark of a family and
+# given name pair in a token (the pattern puts any separator there).
+_WORD_SPLIT = re.compile(r"[-'’]")
+_PAIR = "\0"
+_UMLAUTS = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "ss"}
+)
+
+
+def _spellings(word: str) -> list[str]:
+    """`word`, without its accents, and with umlauts spelt out."""
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)
+    )
+    return list(dict.fromkeys([word, plain, word.translate(_UMLAUTS)]))
 
 
 def _long_enough(values: Iterable[str]) -> tuple[str, ...]:
-    """Values long enough to look for (see :data:`MIN_TOKEN_LENGTH`), each once."""
-    return tuple(
-        dict.fromkeys(
-            v
-            for v in values
-            if len(v)
-            >= (MIN_UNSPACED_LENGTH if _UNSPACED.search(v) else MIN_TOKEN_LENGTH)
-        )
-    )
+    """Values long enough to look for, each once.
+
+    A name part or an identifier needs :data:`MIN_TOKEN_LENGTH` characters
+    (:data:`MIN_UNSPACED_LENGTH` in scripts without spaces), an identifier
+    of digits alone :data:`MIN_DIGITS_ID` ("512" and "0625" are also a
+    matrix and a slice thickness), and a family and given name pair four
+    letters between them, so that Li Wu is found as a pair.
+    """
+    found = []
+    for value in values:
+        letters = value.replace(_PAIR, "")
+        if _UNSPACED.search(value):
+            least = MIN_UNSPACED_LENGTH
+        elif _PAIR in value:
+            least = 4
+        elif letters.isdigit():
+            least = MIN_DIGITS_ID
+        else:
+            least = MIN_TOKEN_LENGTH
+        if len(letters) >= least:
+            found.append(value)
+    return tuple(dict.fromkeys(found))
 
 
 @functools.lru_cache(maxsize=64)
@@ -276,29 +356,53 @@ def _patterns(
     Cached: the instances of one import share their patient.
     """
     return (
-        _alternation(identifiers.names),
-        _alternation(identifiers.ids, loose=True),
+        _alternation(identifiers.names, _name_pattern),
+        _alternation(identifiers.ids, _id_pattern),
     )
 
 
 def _alternation(
-    tokens: tuple[str, ...], *, loose: bool = False
+    tokens: tuple[str, ...], pattern_of: Callable[[str], str]
 ) -> re.Pattern[str] | None:
     """One pattern matching any of `tokens`, longest first, case-insensitively.
 
-    With `loose`, a token matches with or without the separators of
-    :data:`_ID_SEPARATORS` between its characters.
+    A token in a script written without spaces is matched anywhere, any
+    other only as a whole word (an underscore ends a word too).
     """
     if not tokens:
         return None
     alternatives = []
     for token in sorted(tokens, key=len, reverse=True):
-        escaped = re.escape(token)
-        core = [c for c in token if c not in _ID_SEPARATORS]
+        body = pattern_of(token)
         if _UNSPACED.search(token):
-            alternatives.append(escaped)
-            continue
-        if loose and len(core) >= MIN_TOKEN_LENGTH:
-            escaped = "[-_./ ]?".join(re.escape(c) for c in core)
-        alternatives.append(rf"(?<![^\W_]){escaped}(?![^\W_])")
+            alternatives.append(body)
+        else:
+            alternatives.append(rf"(?<![^\W_]){body}(?![^\W_])")
     return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _name_pattern(token: str) -> str:
+    """A name part as it is; a pair with any separator, or none, between."""
+    return r"[\s,^_.-]*".join(re.escape(piece) for piece in token.split(_PAIR))
+
+
+def _id_pattern(token: str) -> str:
+    """An identifier, its separators optional, and one optional between a
+    letter and a digit: AB-12 for AB12, XK99QZ for XK-99-QZ. Never between
+    two digits where the identifier has none: 1.25 is not the ID 125."""
+    pieces: list[tuple[str, bool]] = []  # each character, and a gap before it
+    gap = False
+    for char in token:
+        if char in _ID_SEPARATORS:
+            gap = bool(pieces)
+            continue
+        pieces.append((char, gap))
+        gap = False
+    if not pieces:
+        return re.escape(token)
+    body = [re.escape(pieces[0][0])]
+    for (before, _), (after, gap) in zip(pieces, pieces[1:], strict=False):
+        if gap or before.isdigit() != after.isdigit():
+            body.append("[-_./ ]?")
+        body.append(re.escape(after))
+    return "".join(body)

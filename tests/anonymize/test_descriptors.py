@@ -48,9 +48,12 @@ class TestCleanDescriptor:
             ("mrn:FAKEABCDx brain", "brain", ("identifier",)),
             ("MRN 5550123 knee", "knee", ("identifier",)),
             ("HAND acc# A77 L", "HAND L", ("identifier",)),
-            ("ID: Q5 wrist", "wrist", ("identifier",)),
+            ("Patient ID: Q5 wrist", "wrist", ("identifier",)),
             # a date between underscores
             ("CT_20200110_head", "CT head", ("date",)),
+            # separators next to a cut go; the description's own stay
+            ("CT HEAD W/O 03/14/2021", "CT HEAD W/O", ("date",)),
+            ("ep2d_diff_trace 2021-03-14", "ep2d_diff_trace", ("date",)),
         ],
     )
     def test_names_identifiers_and_dates_are_cut_out(
@@ -73,6 +76,15 @@ class TestCleanDescriptor:
             "MR BRAIN",
             "ACCESSORY NAVICULAR",
             "SAG T1_FS",
+            # labels without an identifier after them
+            "PID PELVIS",
+            "Patient ID check",
+            "ID: T1 SAG",
+            "MRN PENDING",
+            # numbers shaped like a date that cannot be one
+            "LIVER 25-45-70 SEC",
+            "DELAYS 30/60/90",
+            "VNC 40/50/60 keV",
         ],
     )
     def test_ordinary_descriptions_are_left_as_they_are(self, text: str) -> None:
@@ -194,3 +206,51 @@ class TestCaseA17:
         assert out.SeriesDescription == "胸部 単純"
         assert yamada not in data
         assert b"Yamada" not in data and b"YAMADA" not in data.upper()
+
+
+class TestNameSpellings:
+    @pytest.mark.parametrize(
+        ("name", "text", "kept"),
+        [
+            ("Fakesmith-Fakejones^Ann", "FAKEJONES HEAD", "HEAD"),  # half a name
+            ("O'Fakebrien^Sean", "OFAKEBRIEN CHEST", "CHEST"),  # no apostrophe
+            ("O'Fakebrien^Sean", "FAKEBRIEN CHEST", "CHEST"),
+            ("Füksel^Jörg", "FUKSEL HEAD", "HEAD"),  # without accents
+            ("Füksel^Jörg", "FUEKSEL HEAD", "HEAD"),  # umlaut spelt out
+            ("Fakeperson^Testa", "FAKEPERSONTESTA CT", "CT"),  # run together
+            ("Li^Wu", "LI WU BRAIN", "BRAIN"),  # two short names, as a pair
+            ("Li^Wu", "WU, LI BRAIN", "BRAIN"),
+            ("김^민준", "김민준 뇌", "뇌"),  # a Korean name, written whole
+        ],
+    )
+    def test_a_name_is_found_in_the_spellings_people_use(
+        self, name: str, text: str, kept: str
+    ) -> None:
+        ids = identifiers_of(_ct(PatientName=name, PatientID="", StudyID=""))
+
+        cleaned = clean_descriptor(text, ids)
+
+        assert (cleaned.text, cleaned.removed) == (kept, ("name",))
+
+    def test_a_short_name_alone_is_not_looked_for(self) -> None:
+        ids = identifiers_of(_ct(PatientName="Li^Wu", PatientID="", StudyID=""))
+
+        assert clean_descriptor("LI BRAIN", ids).text == "LI BRAIN"
+
+
+class TestShortNumbers:
+    @pytest.mark.parametrize(
+        ("study_id", "text"),
+        [
+            ("125", "AX 1.25 mm"),
+            ("512", "SE 512 x 512"),
+            ("512", "FIESTA_512"),
+            ("0625", "CT 0.625 mm"),
+        ],
+    )
+    def test_a_short_numeric_id_leaves_measurements_alone(
+        self, study_id: str, text: str
+    ) -> None:
+        ids = identifiers_of(_ct(StudyID=study_id))
+
+        assert clean_descriptor(text, ids).text == text
