@@ -65,6 +65,7 @@ _ID_TAGS = (
     0x00400253,  # PerformedProcedureStepID
     0x00380010,  # AdmissionID
 )
+_MINOR_ID_TAGS = _ID_TAGS[3:]  # study, procedure step and admission numbers
 _OTHER_IDS_SEQUENCE = 0x00101002  # OtherPatientIDsSequence, items hold PatientID
 
 #: Shorter name parts and identifiers are not looked for: "J" or "12" would
@@ -74,7 +75,8 @@ MIN_TOKEN_LENGTH = 3
 #: given names are often two characters (山田, 太郎).
 MIN_UNSPACED_LENGTH = 2
 
-#: An identifier of digits alone is looked for from this many digits on.
+#: A study or procedure number of digits alone is looked for from this many
+#: digits on (the patient's own identifiers from MIN_TOKEN_LENGTH).
 MIN_DIGITS_ID = 5
 
 #: A run of this many digits left in a description may be an identifier.
@@ -181,6 +183,11 @@ def identifiers_of(ds: Dataset) -> Identifiers:
         for value in _person_names(ds, tag):
             names.extend(_name_parts(value))
     ids = [value for tag in _ID_TAGS for value in text_values(ds, tag)]
+    # the patient's own identifiers are looked for however short their
+    # digits; a study or procedure number only from MIN_DIGITS_ID digits
+    minor = {v for tag in _MINOR_ID_TAGS for v in text_values(ds, tag)} - {
+        v for tag in _ID_TAGS[:3] for v in text_values(ds, tag)
+    }
     try:
         items = ds[_OTHER_IDS_SEQUENCE].value if _OTHER_IDS_SEQUENCE in ds else []
     except Exception:  # an undecodable sequence holds nothing we can read
@@ -189,7 +196,10 @@ def identifiers_of(ds: Dataset) -> Identifiers:
         ids.extend(text_values(item, 0x00100020))
     return Identifiers(
         names=_long_enough(names),
-        ids=_long_enough(value.strip() for value in ids),
+        ids=_long_enough(
+            (value.strip() for value in ids),
+            minor={value.strip() for value in minor},
+        ),
     )
 
 
@@ -322,14 +332,16 @@ def _spellings(word: str) -> list[str]:
     return list(dict.fromkeys([word, plain, word.translate(_UMLAUTS)]))
 
 
-def _long_enough(values: Iterable[str]) -> tuple[str, ...]:
+def _long_enough(
+    values: Iterable[str], minor: set[str] | frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     """Values long enough to look for, each once.
 
     A name part or an identifier needs :data:`MIN_TOKEN_LENGTH` characters
-    (:data:`MIN_UNSPACED_LENGTH` in scripts without spaces), an identifier
-    of digits alone :data:`MIN_DIGITS_ID` ("512" and "0625" are also a
-    matrix and a slice thickness), and a family and given name pair four
-    letters between them, so that Li Wu is found as a pair.
+    (:data:`MIN_UNSPACED_LENGTH` in scripts without spaces), a `minor`
+    identifier of digits alone :data:`MIN_DIGITS_ID` (a study number "512"
+    is also a matrix, "0625" a slice thickness), and a family and given name
+    pair four letters between them, so that Li Wu is found as a pair.
     """
     found = []
     for value in values:
@@ -338,7 +350,7 @@ def _long_enough(values: Iterable[str]) -> tuple[str, ...]:
             least = MIN_UNSPACED_LENGTH
         elif _PAIR in value:
             least = 4
-        elif letters.isdigit():
+        elif letters.isdigit() and value in minor:
             least = MIN_DIGITS_ID
         else:
             least = MIN_TOKEN_LENGTH

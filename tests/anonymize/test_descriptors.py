@@ -254,3 +254,8 @@ class TestShortNumbers:
         ids = identifiers_of(_ct(StudyID=study_id))
 
         assert clean_descriptor(text, ids).text == text
+
+    def test_a_short_patient_id_is_still_cut(self) -> None:
+        ids = identifiers_of(_ct(PatientID="4471", StudyID="512"))
+
+        assert clean_descriptor("CT 4471 SE 512 x 512", ids).text == "CT SE 512 x 512"
