@@ -105,7 +105,6 @@ _PIXEL_MODULE = frozenset(
         "SegmentedRedPaletteColorLookupTableData",
         "SegmentedGreenPaletteColorLookupTableData",
         "SegmentedBluePaletteColorLookupTableData",
-        "SpecificCharacterSet",
         # what the stored values mean, and whether they were compressed lossily
         "RescaleSlope",
         "RescaleIntercept",
@@ -185,8 +184,12 @@ def resolve_profile(
         An unknown profile or option, or a profile file with a mistake (the
         message names the file and the entry).
     """
+    if not isinstance(name, str):
+        raise TypeError(f"a profile is named by a string, not a {type(name).__name__}")
     # one option given as a string is that option, not its letters
     options = [options] if isinstance(options, str) else list(options)
+    if not all(isinstance(o, str) and o.strip() for o in options):
+        raise InvalidInputError("an option is empty; name one of the Basic options")
     _no_repeats(options, "option")
     if name == "teaching":
         if options:
@@ -308,14 +311,24 @@ def _check_allowed(tag: int, op: Op, where: str) -> None:
             f"{where}: the anonymizer writes this attribute to record what it "
             "did; no rule can change it"
         )
+    if keyword == "SOPClassUID" and op is not Op.RETAIN:
+        raise InvalidInputError(
+            f"{where}: the SOP Class UID says what kind of object the file is; "
+            "it can only be kept"
+        )
     if keyword in _NEEDED_UIDS and op not in (Op.RETAIN, Op.UID):
         raise InvalidInputError(
             f"{where}: every file needs this UID; give it keep or uid"
         )
+    if keyword == "SpecificCharacterSet":
+        raise InvalidInputError(
+            f"{where}: the character set is written to match the values kept; "
+            "no rule can change it"
+        )
     if keyword in _PIXEL_MODULE and op is not Op.RETAIN:
         raise InvalidInputError(
             f"{where}: the pixel data and the attributes that describe it are "
-            "written as they are; mask burned-in text instead (mask_series)"
+            "written as they are; mask burned-in text instead"
         )
 
 
@@ -341,6 +354,10 @@ def _tag_of(key: str, where: str) -> int:
         )
     if (tag >> 16) == 0x0002:
         raise InvalidInputError(f"{where}: {key} is file meta, which is rebuilt")
+    if (tag >> 16) == 0xFFFE:
+        raise InvalidInputError(
+            f"{where}: {key} marks sequence items; it is no attribute"
+        )
     try:
         dictionary_VR(tag)
     except KeyError:
@@ -357,6 +374,8 @@ def _action_of(tag: int, action: Any, where: str) -> tuple[Op, str | None]:
         value = action["replace"]
         if vr not in _REPLACEABLE:
             raise InvalidInputError(f"{where}: a {vr} value cannot be replaced by text")
+        if any(ord(c) < 0x20 and c not in "\t\n\r" for c in value):
+            raise InvalidInputError(f"{where}: the new value holds a control character")
         try:
             validate_value(vr, value, config.RAISE)
         except ValueError as exc:
@@ -376,7 +395,7 @@ def _action_of(tag: int, action: Any, where: str) -> tuple[Op, str | None]:
         raise InvalidInputError(f"{where}: only UIDs get a new UID")
     if op is Op.CLEAN and vr not in _CLEANABLE:
         raise InvalidInputError(
-            f"{where}: clean works on text, names, dates and sequences, not a {vr}"
+            f"{where}: clean works on text, names, dates and sequences; this is {vr}"
         )
     return op, None
 
@@ -405,9 +424,9 @@ def _private_of(entries: Any, where: str) -> dict[PrivateKey, str]:
             element = int(entry["element"], 16)
         except ValueError:
             raise InvalidInputError(f"{here}: group and element are hex") from None
-        if group < 0x0009:
+        if group < 0x0009 or group == 0xFFFF:
             raise InvalidInputError(
-                f"{here}: groups 0001 to 0007 cannot hold private elements"
+                f"{here}: groups 0001 to 0007 and FFFF cannot hold private elements"
             )
         if not group & 1 or not 0 <= element <= 0xFF or group > 0xFFFF:
             raise InvalidInputError(

@@ -525,13 +525,21 @@ class Store:
             masked: list[tuple[str, str, Dataset]] = []  # old UID, old path, new
             for row in found:
                 ds = self.dataset(key, row.sop_uid)
-                chosen = [*rects, *masks_for(ds, rules)]
+                # a series may mix image sizes: a rectangle beyond one image
+                # is for the others
+                rows, columns = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
+                chosen = [
+                    rect
+                    for rect in [*rects, *masks_for(ds, rules)]
+                    if rect.x < columns and rect.y < rows
+                ]
                 if chosen:
                     masked.append((row.sop_uid, row.path, mask_pixels(ds, chosen)))
             if not masked:
                 raise InvalidInputError(
-                    "no rectangle applies to any image of this series: give rects, "
-                    "or device masks for its manufacturer, model and image size"
+                    "no rectangle applies to any image of this series: give rects "
+                    "inside its images, or device masks for its manufacturer, "
+                    "model and image size"
                 )
             journal = Journal(self.path)
             batch = journal.batch

@@ -164,6 +164,10 @@ def test_built_in_profiles_and_their_options(
         resolve_profile("nope")
     with pytest.raises(InvalidInputError, match="retain-uids is given twice"):
         resolve_profile("basic", ["retain-uids", "retain-uids"])
+    with pytest.raises(InvalidInputError, match="an option is empty"):
+        resolve_profile("basic", [""])
+    with pytest.raises(TypeError, match="named by a string"):
+        resolve_profile(None)  # type: ignore[arg-type]
 
 
 def test_a_missing_profile_file_is_not_called_a_bad_name(
@@ -207,14 +211,22 @@ def test_a_server_is_not_told_where_profiles_live(
             "rules.\\(0010,0010\\): that attribute has a rule already",
         ),
         ('[rules]\nStudyInstanceUID = "empty"', "every file needs this UID"),
-        ('[rules]\nSOPClassUID = "remove"', "every file needs this UID"),
+        ('[rules]\nSOPClassUID = "remove"', "it can only be kept"),
+        ('[rules]\nSOPClassUID = "uid"', "it can only be kept"),
+        ('[rules]\nSpecificCharacterSet = "keep"', "the character set is written"),
+        ('[rules]\n"(FFFE,E000)" = "keep"', "marks sequence items"),
+        ('[rules]\nInstitutionName = { replace = "A\\u0000B" }', "control character"),
+        (
+            "[[private]]\ncreator = 'X'\ngroup = 'FFFF'\nelement = '01'\nvr = 'LO'",
+            "and FFFF cannot hold",
+        ),
         ('[rules]\nPixelData = "remove"', "the pixel data and the attributes"),
         ('[rules]\nRows = "remove"', "the pixel data and the attributes"),
         ('[rules]\nDeidentificationMethod = "remove"', "to record what it did"),
         ('[rules]\nPatientIdentityRemoved = "keep"', "to record what it did"),
         ('[rules]\nRescaleSlope = { replace = "100" }', "the pixel data and"),
         ('[rules]\nLossyImageCompression = "remove"', "the pixel data and"),
-        ('[rules]\nSeriesNumber = "clean"', "clean works on text.*not a IS"),
+        ('[rules]\nSeriesNumber = "clean"', "clean works on text.*this is IS"),
         ('[rules]\n"" = "keep"', "a rule needs a keyword or a tag"),
         (
             "[[private]]\ncreator = 'X'\ngroup = '0001'\nelement = '01'\nvr = 'LO'",

@@ -99,3 +99,31 @@ def test_masking_nothing_or_an_unknown_series_changes_nothing(
 
     assert [r.status for r in store.reviews(accession)] == ["pending"]
     assert_consistent(store)
+
+
+def test_a_rectangle_beyond_the_smaller_images_of_a_series_masks_the_larger(
+    store: Store, tmp_path: Path
+) -> None:
+    large = load("CT_small.dcm")  # 128 x 128
+    small = load("CT_small.dcm")
+    small.SOPInstanceUID = pydicom.uid.generate_uid()
+    small.Rows = small.Columns = 64
+    small.PixelData = pixel_array(large)[:64, :64].tobytes()
+    for name, ds in (("large.dcm", large), ("small.dcm", small)):
+        (tmp_path / name).write_bytes(encoded(ds))
+    accession = store.ingest([tmp_path]).accessions[0]
+    series_uid = store.case(accession).series[0].uid
+
+    masked = store.mask_series(accession, series_uid, [(100, 100, 10, 10)], by="A")
+    by_rows = {
+        int(ds.Rows): pixel_array(ds)
+        for ds in (
+            store.dataset(accession, instance.uid)
+            for instance in store.case(accession).series[0].instances
+        )
+    }
+
+    assert masked == 1
+    assert (by_rows[128][100:110, 100:110] == pixel_array(large).min()).all()
+    assert np.array_equal(by_rows[64], pixel_array(large)[:64, :64])
+    assert_consistent(store)
