@@ -32,6 +32,7 @@ from tornado import httputil, iostream, web
 from tornado.escape import json_encode, url_escape
 from tornado.ioloop import IOLoop
 
+from ..anonymize.annex_e import RuleSet
 from ..anonymize.masking import Rect, as_rects
 from ..anonymize.user_profiles import resolve_profile
 from ..deidentify import anonymize_sources, zip_bytes
@@ -397,8 +398,10 @@ class AnonymizeHandler(ClaripacsAPIHandler):
     all the files as one JSON list (they quote nothing from the files), and
     ``X-Claripacs-Skipped`` the members of a ZIP left out, as JSON
     ``{"count": n, "files": [{"source": ..., "reason": ...}, ...]}`` with at
-    most :data:`SKIPPED_LISTED` of them listed. A body with nothing that can
-    be anonymized is a 400 with the reason.
+    most :data:`SKIPPED_LISTED` of them listed. ``X-Claripacs-Identity-Kept``
+    names the identifying attributes a user's profile keeps, whose files say
+    PatientIdentityRemoved NO. A body with nothing that can be anonymized is a
+    400 with the reasons.
     """
 
     @web.authenticated
@@ -430,21 +433,30 @@ class AnonymizeHandler(ClaripacsAPIHandler):
             settings=store.settings,
         )
         if not run.written:
-            reason = run.skipped[0].reason if run.skipped else "no DICOM file found"
-            raise InvalidInputError(f"Nothing could be anonymized: {reason}")
+            reasons = "; ".join(
+                _short(f"{o.source}: {o.reason}") for o in run.skipped[:SKIPPED_LISTED]
+            )
+            raise InvalidInputError(
+                f"Nothing could be anonymized: {reasons or 'no DICOM file found'}"
+            )
 
         reasons = sorted({r for item in run.written for r in item.review_reasons})
         self.set_header("X-Claripacs-Review", json_encode(reasons))
         # the names are the client's own, from its ZIP; json_encode keeps the
         # header ASCII
         skipped = [
-            {"source": o.source, "reason": o.reason}
+            {"source": _short(o.source), "reason": _short(o.reason or "")}
             for o in run.skipped[:SKIPPED_LISTED]
         ]
         self.set_header(
             "X-Claripacs-Skipped",
             json_encode({"count": len(run.skipped), "files": skipped}),
         )
+        if isinstance(profile, RuleSet) and profile.identity_kept:
+            # the files say PatientIdentityRemoved NO; the client hears it too
+            self.set_header(
+                "X-Claripacs-Identity-Kept", ",".join(profile.identity_kept)
+            )
         self.set_header("Cache-Control", "no-store")
         if not looks_like_zip("upload", body[:132]):
             name = run.written[0].name.rsplit("/", 1)[-1]
@@ -457,8 +469,15 @@ class AnonymizeHandler(ClaripacsAPIHandler):
 
 
 #: Members left out of an uploaded ZIP that ``X-Claripacs-Skipped`` lists by
-#: name; it counts them all. Headers have a size limit.
+#: name; it counts them all. Headers have a size limit (clients refuse
+#: lines of some kilobytes), so each name and reason is cut to SHORTENED.
 SKIPPED_LISTED = 20
+SHORTENED = 200
+
+
+def _short(text: str) -> str:
+    """`text`, cut to :data:`SHORTENED` characters with an ellipsis."""
+    return text if len(text) <= SHORTENED else text[: SHORTENED - 1] + "\u2026"
 
 
 class MaskHandler(ClaripacsAPIHandler):

@@ -165,3 +165,45 @@ async def test_a_single_file_says_nothing_was_skipped(jp_fetch: Any) -> None:
         "count": 0,
         "files": [],
     }
+
+
+async def test_long_member_names_keep_the_skipped_header_small(jp_fetch: Any) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("ct.dcm", sample_bytes("CT_small.dcm"))
+        for n in range(30):
+            zf.writestr(f"{n:02d}{'x' * 5000}.txt", b"not DICOM")
+
+    response = await _post(jp_fetch, buffer.getvalue())
+    header = response.headers["X-Claripacs-Skipped"]
+
+    assert response.code == 200
+    assert len(header) < 10_000
+    assert json.loads(header)["count"] == 30
+
+
+async def test_a_profile_that_keeps_identity_says_so_in_a_header(
+    jp_fetch: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLARIPACS_PROFILES", str(tmp_path))
+    (tmp_path / "leaky.toml").write_text('[rules]\nPatientName = "keep"\n')
+
+    kept = await _post(jp_fetch, sample_bytes("CT_small.dcm"), profile="leaky")
+    plain = await _post(jp_fetch, sample_bytes("CT_small.dcm"), profile="basic")
+
+    assert kept.code == plain.code == 200
+    assert kept.headers["X-Claripacs-Identity-Kept"] == "PatientName"
+    assert "X-Claripacs-Identity-Kept" not in plain.headers
+
+
+async def test_nothing_to_anonymize_gives_every_reason(jp_fetch: Any) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("sr.dcm", sample_bytes("test-SR.dcm"))
+        zf.writestr("notes.txt", b"not DICOM")
+
+    response = await _post(jp_fetch, buffer.getvalue())
+    message = json.loads(response.body)["message"]
+
+    assert response.code == 400
+    assert "structured report" in message and "not a DICOM file" in message
