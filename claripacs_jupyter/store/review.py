@@ -46,6 +46,12 @@ class ReviewPendingError(InvalidInputError):
     http_status = 409
 
 
+class AlreadyClearedError(InvalidInputError):
+    """A series' review was cleared before; who cleared it is not overwritten."""
+
+    http_status = 409
+
+
 @dataclass(frozen=True)
 class SeriesReview:
     """The review flag of one series.
@@ -208,10 +214,24 @@ def clear(
         .where(
             series_reviews.c.accession == accession,
             series_reviews.c.series_uid == series_uid,
+            series_reviews.c.status == PENDING,
         )
         .values(status=status, cleared_by=by.strip(), cleared_at=now)
     )
     if done.rowcount == 0:
+        earlier = conn.execute(
+            select(series_reviews).where(
+                series_reviews.c.accession == accession,
+                series_reviews.c.series_uid == series_uid,
+            )
+        ).first()
+        if earlier is not None:
+            cleared = _review(earlier)
+            when = cleared.cleared_at.date().isoformat() if cleared.cleared_at else ""
+            raise AlreadyClearedError(
+                f"the series ...{series_uid[-8:]} was cleared as {cleared.status} "
+                f"by {cleared.cleared_by} on {when}; that record stays"
+            )
         known = conn.execute(
             select(cases.c.accession).where(cases.c.accession == accession)
         ).first()

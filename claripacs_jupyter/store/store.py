@@ -574,7 +574,9 @@ class Store:
                             info_complete=False,
                         )
                     )
-                flagged = review.reviews(conn, key)
+                # a pending flag is cleared as masked; one cleared before
+                # keeps who cleared it
+                flagged = review.reviews(conn, key, pending_only=True)
                 if any(r.series_uid == series_uid for r in flagged):
                     review.clear(conn, key, series_uid, by=by, status="masked", now=now)
             old_files = [self.path / old for _, old, _, _ in rewritten]

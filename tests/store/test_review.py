@@ -15,7 +15,7 @@ from sqlalchemy import delete, update
 
 from claripacs_jupyter.errors import InvalidInputError, NotFoundError
 from claripacs_jupyter.store import Store, open_store
-from claripacs_jupyter.store.review import ReviewPendingError
+from claripacs_jupyter.store.review import AlreadyClearedError, ReviewPendingError
 from claripacs_jupyter.store.schema import cases, series_reviews, settings
 from tests.store.builders import assert_consistent, encoded, load
 
@@ -189,3 +189,15 @@ def test_a_version_1_index_is_migrated_with_its_flagged_cases_in_the_queue(
     assert not reopened.case(clean).needs_review
     assert version.value == 2
     reopened.close()
+
+
+def test_a_cleared_review_keeps_who_cleared_it(store: Store, tmp_path: Path) -> None:
+    accession = _ingest(store, tmp_path, _screen_capture(), "a")
+    uid = store.reviews(accession)[0].series_uid
+    first = store.mark_reviewed(accession, uid, by="Dr Ana")
+
+    with pytest.raises(AlreadyClearedError, match="cleared as reviewed by Dr Ana"):
+        store.mark_reviewed(accession, uid, by="Dr Ben", masked=True)
+
+    assert store.reviews(accession) == [first]
+    assert_consistent(store)
