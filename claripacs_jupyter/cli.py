@@ -285,6 +285,8 @@ def _key_file(path: str | None) -> bytes | None:
     file = Path(path).expanduser()
     if file.is_dir():
         raise InvalidInputError(f"--key-file {path}: is a folder, not a key file")
+    if not file.parent.is_dir():
+        raise InvalidInputError(f"--key-file {path}: no folder {file.parent}")
     if not file.exists() or file.stat().st_size == 0:
         file.write_bytes(secrets.token_bytes(32))
         file.chmod(0o600)

@@ -484,11 +484,13 @@ def test_a_key_file_that_cannot_be_a_key_is_named(
     statuses = [
         main(["anonymize", ct, out, "--key-file", str(short)]),
         main(["anonymize", ct, out, "--key-file", str(tmp_path)]),
+        main(["anonymize", ct, out, "--key-file", str(tmp_path / "no" / "k.key")]),
     ]
     errors = capsys.readouterr().err
     filled = main(["anonymize", ct, out, "--key-file", str(empty)])
 
-    assert statuses == [1, 1]
+    assert statuses == [1, 1, 1]
+    assert f"--key-file {tmp_path / 'no' / 'k.key'}: no folder" in errors
     assert f"--key-file {short}: holds 5 bytes" in errors
     assert f"--key-file {tmp_path}: is a folder" in errors
     assert filled == 0 and len(empty.read_bytes()) == 32
@@ -497,3 +499,8 @@ def test_a_key_file_that_cannot_be_a_key_is_named(
 def test_bytes_alone_are_not_taken_for_an_upload() -> None:
     with pytest.raises(TypeError, match=r"as \(name, bytes\)"):
         anonymize_sources(b"DICM")
+
+
+def test_a_number_is_not_taken_for_sources() -> None:
+    with pytest.raises(TypeError, match="cannot read a int as sources"):
+        anonymize_sources(5)  # type: ignore[arg-type]

@@ -89,6 +89,11 @@ def expand(
         sources = [sources]
     elif isinstance(sources, bytes | bytearray | memoryview):
         raise TypeError("give an upload as (name, bytes), not its bytes alone")
+    elif not isinstance(sources, Iterable):
+        raise TypeError(
+            f"cannot read a {type(sources).__name__} as sources: give a path, "
+            "a list of paths, or (name, bytes) for an upload"
+        )
     items: list[Unit | Outcome] = []
     for source in sources:
         items.extend(_expand_one(source, settings, stack))
