@@ -63,7 +63,7 @@ from .layout import (
 from .ordering import position_along_normal
 from .part10 import encode_header
 from .report import Outcome, Status
-from .schema import cases, instances, series
+from .schema import cases, instances, masked_instances, series
 from .sources import Unit
 
 if TYPE_CHECKING:
@@ -99,6 +99,9 @@ _STORED_CASES_OF = (
     .join(series, instances.c.series_uid == series.c.uid)
     .where(instances.c.sop_uid.in_(bindparam("sop_uids", expanding=True)))
 )
+_MASKED_CASES_OF = select(
+    masked_instances.c.sop_uid, masked_instances.c.accession
+).where(masked_instances.c.sop_uid.in_(bindparam("sop_uids", expanding=True)))
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
@@ -447,9 +450,13 @@ class Batch:
         return self._pool.submit(write)
 
     def _stored_cases_of(self, sop_uids: list[str]) -> dict[str, str]:
-        """The case of each of these instances that the store already holds."""
+        """The case of each of these instances that the store already holds,
+        as it is or as the masked copy that replaced it."""
         found = self._conn.execute(_STORED_CASES_OF, {"sop_uids": sop_uids})
-        return {sop_uid: accession for sop_uid, accession in found}
+        held = {sop_uid: accession for sop_uid, accession in found}
+        masked = self._conn.execute(_MASKED_CASES_OF, {"sop_uids": sop_uids})
+        held.update({sop_uid: accession for sop_uid, accession in masked})
+        return held
 
     def _case_of_series(self, series_uid: str) -> str | None:
         if series_uid not in self._series_case:

@@ -20,6 +20,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "cases",
     "instances",
+    "masked_instances",
     "metadata",
     "series",
     "series_reviews",
@@ -29,7 +30,7 @@ __all__ = [
 #: The layout of the tables below. A store written with a higher number is refused
 #: (an older claripacs must not write into a newer index); a lower one is migrated
 #: when the schema first changes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -122,6 +123,23 @@ series_reviews = Table(
     Column("flagged", DateTime(timezone=True), nullable=False),
     Column("cleared_by", String(200), nullable=True),
     Column("cleared_at", DateTime(timezone=True), nullable=True),
+)
+
+# Instances replaced by a masked copy: the unmasked image stays out when its
+# file is imported again. Added in schema version 3.
+masked_instances = Table(
+    "masked_instances",
+    metadata,
+    Column("sop_uid", _UID, primary_key=True),
+    Column(
+        "accession",
+        String(16),
+        ForeignKey("cases.accession", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("replaced_by", _UID, nullable=False),
+    Column("masked_at", DateTime(timezone=True), nullable=False),
 )
 
 settings = Table(

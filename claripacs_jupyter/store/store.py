@@ -21,6 +21,7 @@ from sqlalchemy import (
     distinct,
     event,
     func,
+    insert,
     or_,
     select,
     update,
@@ -44,7 +45,14 @@ from .layout import instance_path as layout_path
 from .locking import WriteLock
 from .ordering import sort_instances
 from .report import IngestReport
-from .schema import SCHEMA_VERSION, cases, instances, metadata, series
+from .schema import (
+    SCHEMA_VERSION,
+    cases,
+    instances,
+    masked_instances,
+    metadata,
+    series,
+)
 from .settings import StoreSettings
 from .sources import Source, Unit, expand
 
@@ -574,6 +582,18 @@ class Store:
                             info_complete=False,
                         )
                     )
+                conn.execute(
+                    insert(masked_instances),
+                    [
+                        {
+                            "sop_uid": old_uid,
+                            "accession": key,
+                            "replaced_by": str(ds.SOPInstanceUID),
+                            "masked_at": now,
+                        }
+                        for old_uid, _, _, ds in rewritten
+                    ],
+                )
                 # a pending flag is cleared as masked; one cleared before
                 # keeps who cleared it
                 flagged = review.reviews(conn, key, pending_only=True)
@@ -908,6 +928,7 @@ def _migrate(engine: Engine, version: int) -> None:
                 "store index migrated to schema 2: %d series in the review queue",
                 flagged,
             )
+        # schema 3 only adds the masked_instances table, which starts empty
         store_settings.set_schema_version(conn, SCHEMA_VERSION)
 
 

@@ -127,3 +127,22 @@ def test_a_rectangle_beyond_the_smaller_images_of_a_series_masks_the_larger(
     assert (by_rows[128][100:110, 100:110] == pixel_array(large).min()).all()
     assert np.array_equal(by_rows[64], pixel_array(large)[:64, :64])
     assert_consistent(store)
+
+
+def test_the_unmasked_file_imported_again_stays_out(
+    store: Store, tmp_path: Path
+) -> None:
+    cine = ultrasound_cine(tmp_path)
+    accession = store.ingest([cine]).accessions[0]
+    series_uid = store.case(accession).series[0].uid
+    store.mask_series(accession, series_uid, [BANNER], by="Dr Ana")
+
+    again = store.ingest([cine])
+    (instance,) = store.case(accession).series[0].instances
+    top = pixel_array(store.dataset(accession, instance.uid))[:, :40]
+
+    assert [o.status for o in again.outcomes] == ["duplicate"]
+    assert again.outcomes[0].accession == accession
+    assert (top == 0).all()
+    assert [r.status for r in store.reviews(accession)] == ["masked"]
+    assert_consistent(store)

@@ -16,7 +16,12 @@ from sqlalchemy import delete, update
 from claripacs_jupyter.errors import InvalidInputError, NotFoundError
 from claripacs_jupyter.store import Store, open_store
 from claripacs_jupyter.store.review import AlreadyClearedError, ReviewPendingError
-from claripacs_jupyter.store.schema import cases, series_reviews, settings
+from claripacs_jupyter.store.schema import (
+    SCHEMA_VERSION,
+    cases,
+    series_reviews,
+    settings,
+)
 from tests.store.builders import assert_consistent, encoded, load
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
@@ -187,7 +192,7 @@ def test_a_version_1_index_is_migrated_with_its_flagged_cases_in_the_queue(
     assert [r.accession for r in queue] == [accession]
     assert reopened.case(accession).private and reopened.case(accession).needs_review
     assert not reopened.case(clean).needs_review
-    assert version.value == 2
+    assert version.value == SCHEMA_VERSION == 3
     reopened.close()
 
 
