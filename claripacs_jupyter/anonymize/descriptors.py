@@ -82,19 +82,37 @@ MIN_DIGITS_ID = 5
 #: A run of this many digits left in a description may be an identifier.
 SUSPICIOUS_DIGITS = 6
 
+# English months, and the German ones that differ (März, Mai, Okt, Dez)
 _MONTHS = (
-    "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|"
-    "aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+    "jan(?:uary|uar)?|feb(?:ruary|ruar)?|mar(?:ch)?|m(?:ä|ae)rz|apr(?:il)?|"
+    "ma[yi]|june?|juni|july?|juli|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    "o[ck]t(?:ober)?|nov(?:ember)?|de[cz](?:ember)?"
 )
 # Dates as people and scanners write them: 2021-03-14, 03/14/2021, 14.03.21,
-# 20210314, 14 Mar 2021, March 14, 2021, Mar-14-2021.
-_DATE = re.compile(
-    r"(?<![^\W_])(?:"
+# 20210314, 14 Mar 2021, 14MAR2021, 14th March 2021, 14. März 2021,
+# March 14, 2021, Mar-14-2021, 2021-Mar-14, 2021年3月14日.
+_NUMERIC_DATES = (
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
     r"|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
     r"|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-    rf"|\d{{1,2}}[ -](?:{_MONTHS})\.?[ -,]*\d{{2,4}}"
+)
+_NAMED_DATES = (
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\.?[ -]*(?:{_MONTHS})\.?[ ,-]*\d{{2,4}}"
     rf"|(?:{_MONTHS})\.?[ -]\d{{1,2}}(?:st|nd|rd|th)?,?[ -]\d{{2,4}}"
+    rf"|\d{{4}}[-/. ](?:{_MONTHS})\.?[-/. ]\d{{1,2}}"
+    r"|\d{4}年\d{1,2}月\d{1,2}日"
+)
+_DATE = re.compile(
+    rf"(?<![^\W_])(?:{_NUMERIC_DATES}|{_NAMED_DATES})(?![^\W_])", re.IGNORECASE
+)
+# In other kept text (window explanations, code meanings) "1.5.10" is more
+# often a version than a date: there only dates with a four-digit year or a
+# month's name are cut.
+_STRICT_DATE = re.compile(
+    r"(?<![^\W_])(?:"
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
+    r"|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    rf"|{_NAMED_DATES}"
     r")(?![^\W_])",
     re.IGNORECASE,
 )
@@ -102,11 +120,16 @@ _DATE = re.compile(
 # "MRN 5550123". The label and the value both go, whoever the value belongs
 # to. Without a colon or hash only MRN counts, and only before a value with
 # a digit, so that "PID PELVIS" (the disease) and "Patient ID check" stay.
+_VALUE = r"[A-Za-z0-9][\w./-]*"
+_DIGIT_VALUE = r"(?=[\w./-]*\d)[A-Za-z0-9][\w./-]*"
 _LABELLED_ID = re.compile(
     r"(?<![^\W_])(?:"
-    r"(?:(?:MRN|PID|patient\s*id|acc(?:ession)?(?:\s*(?:no|number))?\.?)\s*[#:]"
-    r"|MR\s*\#)\s*[A-Za-z0-9][\w./-]*"
-    r"|MRN\s+(?=[\w./-]*\d)[A-Za-z0-9][\w./-]*"
+    # labels that can only mean a patient's identifier, before any value
+    rf"(?:MRN|PID|(?:patient|pat|pt)\.?\s*id)\s*[#:]\s*{_VALUE}"
+    # labels that mean one before a value with a digit
+    rf"|(?:MR\#|ID\#|hosp(?:ital)?\.?\s*(?:no\.?|number)?\s*\#?)\s*{_DIGIT_VALUE}"
+    rf"|acc(?:ession)?\.?\s*(?:no\.?|nr\.?|number)?\s*[#:]?\s*{_DIGIT_VALUE}"
+    rf"|MRN\s+{_DIGIT_VALUE}"
     r")",
     re.IGNORECASE,
 )
@@ -188,6 +211,8 @@ def identifiers_of(ds: Dataset) -> Identifiers:
     minor = {v for tag in _MINOR_ID_TAGS for v in text_values(ds, tag)} - {
         v for tag in _ID_TAGS[:3] for v in text_values(ds, tag)
     }
+    # a procedure "ID" of letters alone is a code (CHEST, HEAD), not a number
+    ids = [v for v in ids if v not in minor or any(c.isdigit() for c in v)]
     try:
         items = ds[_OTHER_IDS_SEQUENCE].value if _OTHER_IDS_SEQUENCE in ds else []
     except Exception:  # an undecodable sequence holds nothing we can read
@@ -235,24 +260,48 @@ def scrub_identifiers(text: str, identifiers: Identifiers) -> Cleaned:
 def _cut(text: str, identifiers: Identifiers, *, dates: bool) -> Cleaned:
     removed: list[str] = []
     names, ids = _patterns(identifiers)
-    date = _DATE if dates else None
-    for kind, pattern, replacement in (
-        ("name", names, _CUT),
-        ("identifier", ids, _CUT),
-        ("identifier", _LABELLED_ID, _CUT),
-        ("date", date, _date_cut),
-    ):
-        if pattern is None:
-            continue
-        cuts = text.count(_CUT)
-        text = pattern.sub(replacement, text)
-        if text.count(_CUT) > cuts and kind not in removed:
-            removed.append(kind)
+    # composed, so that an accent typed as a combining mark is one letter
+    text = unicodedata.normalize("NFC", text)
+    # identifiers first: a name part inside one ("CT1" in the ID "1CT1")
+    # would otherwise leave the rest of it
+    for pattern in (ids, _LABELLED_ID):
+        if pattern is not None:
+            text, count = pattern.subn(_CUT, text)
+            if count and "identifier" not in removed:
+                removed.append("identifier")
+    if names is not None:
+        # names are looked for in the text without its accents, so that
+        # FÜKSEL is found for Fuksel; the cut falls on the same letters
+        text, count = _cut_folded(names, text)
+        if count:
+            removed.insert(0, "name")
+    cuts = text.count(_CUT)
+    text = (_DATE if dates else _STRICT_DATE).sub(_date_cut, text)
+    if text.count(_CUT) > cuts:
+        removed.append("date")
     if removed:
         text = _AROUND_CUT.sub(" ", text)
         text = _EMPTY_BRACKETS.sub(" ", text)
         text = _SPACES.sub(" ", text).strip(_EDGES)
     return Cleaned(text, tuple(removed), bool(_LONG_DIGITS.search(text)))
+
+
+def _cut_folded(pattern: re.Pattern[str], text: str) -> tuple[str, int]:
+    """Cut what `pattern` finds in `text` without its accents; the count."""
+    folded = "".join(_fold(char) for char in text)  # one letter for one
+    spans = [match.span() for match in pattern.finditer(folded)]
+    for start, end in reversed(spans):
+        text = text[:start] + _CUT + text[end:]
+    return text, len(spans)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold(char: str) -> str:
+    """A letter without its accents, when that is one letter; else itself."""
+    base = "".join(
+        c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+    )
+    return base if len(base) == 1 else char
 
 
 def _date_cut(match: re.Match[str]) -> str:
@@ -293,31 +342,36 @@ def _person_names(ds: Dataset, tag: int) -> list[str]:
 def _name_parts(value: str) -> list[str]:
     """What to look for of a PN value, in every spelling people use.
 
-    The words of each component (split at spaces, hyphens and apostrophes,
-    and also whole without its apostrophes: O'Brien, OBrien, Brien), each
+    The words of each component (split at spaces, hyphens, dots and
+    apostrophes, and also whole without them: O'Brien, OBrien, Brien), each
     also without its accents and with German umlauts spelt out (Jörg, Jorg,
-    Joerg); and the family and given names together in either order, which
-    :func:`_alternation` matches with any separator or none between them, so
-    that two-letter names (Li Wu) are found as a pair.
+    Joerg); and each word of the family name with each word of the given
+    names, in either order, which :func:`_alternation` matches with any
+    separator or none between them, so that two-letter names (Li Wu) are
+    found as a pair. "Family, Given" without carets is read as both parts.
     """
     parts: list[str] = []
     for group in value.split("="):
-        components = [c.replace(",", " ").strip() for c in group.split("^")]
-        for component in components:
-            for word in component.split():
-                parts.extend(_spellings(_WORD_SPLIT.sub("", word)))
-                for piece in _WORD_SPLIT.split(word):
-                    parts.extend(_spellings(piece))
-        family, given = (components + ["", ""])[:2]
-        if family and given:
-            for first, second in ((family, given), (given, family)):
-                parts.extend(_spellings(f"{first}{_PAIR}{second}"))
+        components = group.split("^")
+        if len(components) == 1 and "," in group:
+            components = group.split(",", 1)
+        words = [component.split() for component in components]
+        for word in (w for component in words for w in component):
+            parts.extend(_spellings(word))
+            parts.extend(_spellings(_WORD_SPLIT.sub("", word)))
+            for piece in _WORD_SPLIT.split(word):
+                parts.extend(_spellings(piece))
+        family, given = (words + [[], []])[:2]
+        for first in family:
+            for second in given:
+                for pair in (f"{first}{_PAIR}{second}", f"{second}{_PAIR}{first}"):
+                    parts.extend(_spellings(pair))
     return [part for part in parts if part]
 
 
 # Where a name's words split besides spaces, and the mark of a family and
 # given name pair in a token (the pattern puts any separator there).
-_WORD_SPLIT = re.compile(r"[-'’]")
+_WORD_SPLIT = re.compile(r"[-.'’]")
 _PAIR = "\0"
 _UMLAUTS = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "ss"}
@@ -368,18 +422,18 @@ def _patterns(
     Cached: the instances of one import share their patient.
     """
     return (
-        _alternation(identifiers.names, _name_pattern),
-        _alternation(identifiers.ids, _id_pattern),
+        _alternation(identifiers.names, _name_pattern, _LETTER),
+        _alternation(identifiers.ids, _id_pattern, _LETTER_OR_DIGIT),
     )
 
 
 def _alternation(
-    tokens: tuple[str, ...], pattern_of: Callable[[str], str]
+    tokens: tuple[str, ...], pattern_of: Callable[[str], str], word: str
 ) -> re.Pattern[str] | None:
     """One pattern matching any of `tokens`, longest first, case-insensitively.
 
     A token in a script written without spaces is matched anywhere, any
-    other only as a whole word (an underscore ends a word too).
+    other only where no character of the class `word` touches it.
     """
     if not tokens:
         return None
@@ -389,13 +443,24 @@ def _alternation(
         if _UNSPACED.search(token):
             alternatives.append(body)
         else:
-            alternatives.append(rf"(?<![^\W_]){body}(?![^\W_])")
+            alternatives.append(rf"(?<!{word}){body}(?!{word})")
     return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
+# A name ends where a letter does (FAKEPERSON2 is the name and a number);
+# an identifier where a letter, digit or underscore does.
+_LETTER = r"[^\W\d_]"
+_LETTER_OR_DIGIT = r"[^\W_]"
+
+
 def _name_pattern(token: str) -> str:
-    """A name part as it is; a pair with any separator, or none, between."""
-    return r"[\s,^_.-]*".join(re.escape(piece) for piece in token.split(_PAIR))
+    """A name part as it is, its apostrophe optional and of either kind; a
+    pair with any separator, or none, between."""
+    pieces = (
+        re.escape(piece).replace("'", "['’]?").replace("’", "['’]?")
+        for piece in token.split(_PAIR)
+    )
+    return r"[\s,^_./+-]*".join(pieces)
 
 
 def _id_pattern(token: str) -> str:
@@ -412,9 +477,13 @@ def _id_pattern(token: str) -> str:
         gap = False
     if not pieces:
         return re.escape(token)
+    # a long number is also written in groups: 555-0123 for 5550123
+    grouped = token.isdigit() and len(token) >= MIN_DIGITS_ID
     body = [re.escape(pieces[0][0])]
     for (before, _), (after, gap) in zip(pieces, pieces[1:], strict=False):
         if gap or before.isdigit() != after.isdigit():
             body.append("[-_./ ]?")
+        elif grouped:
+            body.append("[-. ]?")
         body.append(re.escape(after))
     return "".join(body)

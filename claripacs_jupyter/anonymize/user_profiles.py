@@ -272,6 +272,8 @@ def load_profile(path: str | os.PathLike[str], options: Iterable[str] = ()) -> R
     chosen = data.get("options", [])
     if not isinstance(chosen, list) or not all(isinstance(o, str) for o in chosen):
         raise InvalidInputError(f"{where}: options must be a list of option names")
+    if not all(option.strip() for option in chosen):
+        raise InvalidInputError(f"{where}: an option is empty")
     _no_repeats(chosen, f"{where}: option")
     try:
         base = basic_rules(frozenset([*chosen, *options]))

@@ -13,6 +13,7 @@ from claripacs_jupyter.anonymize.descriptors import (
     Identifiers,
     clean_descriptor,
     identifiers_of,
+    scrub_identifiers,
 )
 from claripacs_jupyter.anonymize.teaching import SUSPICIOUS_DESCRIPTOR
 from tests.anonymize.conftest import anonymized_bytes, from_bytes, real_file, to_bytes
@@ -49,8 +50,19 @@ class TestCleanDescriptor:
             ("MRN 5550123 knee", "knee", ("identifier",)),
             ("HAND acc# A77 L", "HAND L", ("identifier",)),
             ("Patient ID: Q5 wrist", "wrist", ("identifier",)),
-            # a date between underscores
+            # a date between underscores, and dates written with a month
             ("CT_20200110_head", "CT head", ("date",)),
+            ("CT 14MAR2021", "CT", ("date",)),
+            ("CT 2021-Mar-14", "CT", ("date",)),
+            ("CT 14th March 2021", "CT", ("date",)),
+            ("CT 14. März 2021", "CT", ("date",)),
+            ("CT 2021年3月14日", "CT", ("date",)),
+            # other labels, and the ID in groups
+            ("Pt ID: X4471 knee", "knee", ("identifier",)),
+            ("ID#4471 knee", "knee", ("identifier",)),
+            ("Hosp# 99812 knee", "knee", ("identifier",)),
+            ("Acc. no. 4471 knee", "knee", ("identifier",)),
+            ("CT 102-345-67 HEAD", "CT HEAD", ("identifier",)),
             # separators next to a cut go; the description's own stay
             ("CT HEAD W/O 03/14/2021", "CT HEAD W/O", ("date",)),
             ("ep2d_diff_trace 2021-03-14", "ep2d_diff_trace", ("date",)),
@@ -81,6 +93,8 @@ class TestCleanDescriptor:
             "Patient ID check",
             "ID: T1 SAG",
             "MRN PENDING",
+            "MR #2 BRAIN W/WO",
+            "ACC: CT ABD",
             # numbers shaped like a date that cannot be one
             "LIVER 25-45-70 SEC",
             "DELAYS 30/60/90",
@@ -221,6 +235,15 @@ class TestNameSpellings:
             ("Li^Wu", "LI WU BRAIN", "BRAIN"),  # two short names, as a pair
             ("Li^Wu", "WU, LI BRAIN", "BRAIN"),
             ("김^민준", "김민준 뇌", "뇌"),  # a Korean name, written whole
+            ("Fakeperson^Testa Maria", "FAKEPERSONTESTA CT", "CT"),  # middle name
+            ("Fakeperson, Testa", "FAKEPERSONTESTA CT", "CT"),  # comma, no caret
+            ("Li^Wu", "WU/LI BRAIN", "BRAIN"),
+            ("Li^Wu", "LI+WU BRAIN", "BRAIN"),
+            ("Fuksel^Jorg", "FÜKSEL HEAD", "HEAD"),  # the accent only in the text
+            ("Füksel^Jörg", "FU\u0308KSEL HEAD", "HEAD"),  # a combining accent
+            ("Fakeperson^Testa", "FAKEPERSON2 CT", "2 CT"),  # a number after it
+            ("St.Fakejohn^Mary", "FAKEJOHN CT", "CT"),  # split at the dot
+            ("O'Fakebrien^Sean", "O\u2019FAKEBRIEN CHEST", "CHEST"),  # curly
         ],
     )
     def test_a_name_is_found_in_the_spellings_people_use(
@@ -259,3 +282,21 @@ class TestShortNumbers:
         ids = identifiers_of(_ct(PatientID="4471", StudyID="512"))
 
         assert clean_descriptor("CT 4471 SE 512 x 512", ids).text == "CT SE 512 x 512"
+
+
+def test_a_procedure_code_of_letters_is_no_identifier() -> None:
+    ids = identifiers_of(
+        _ct(RequestedProcedureID="CHEST", ScheduledProcedureStepID="HEAD")
+    )
+
+    assert clean_descriptor("CT CHEST HEAD W/O", ids).text == "CT CHEST HEAD W/O"
+
+
+def test_other_kept_text_loses_dates_with_a_year_but_not_versions() -> None:
+    ids = identifiers_of(_ct(PatientName="Fakeperson^Testa"))
+
+    cut = scrub_identifiers("FAKEPERSON 03/14/2021 MRN: X4471 WW", ids)
+    version = scrub_identifiers("syngo 1.5.10", ids)
+
+    assert (cut.text, cut.removed) == ("WW", ("name", "identifier", "date"))
+    assert version.text == "syngo 1.5.10"

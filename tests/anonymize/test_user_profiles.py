@@ -206,6 +206,7 @@ def test_a_server_is_not_told_where_profiles_live(
         ('[rules]\nPatintName = "keep"', "not a DICOM keyword.*PatientName"),
         ('[rules]\npatientid = "keep"', "did you mean PatientID\\?"),
         ('options = ["retain-uids", "retain-uids"]', "option retain-uids is given"),
+        ('options = [""]', "an option is empty"),
         (
             '[rules]\nPatientName = "keep"\n"(0010,0010)" = "empty"',
             "rules.\\(0010,0010\\): that attribute has a rule already",
