@@ -132,6 +132,15 @@ def open_notebook(page: Page, lab: Lab, name: str) -> None:
     )
 
 
+def open_new_notebook(page: Page, lab: Lab, prefix: str) -> str:
+    """Make an empty notebook named `prefix` and a random suffix, open it and
+    wait for its kernel; return its name."""
+    name = f"{prefix}-{secrets.token_hex(4)}.ipynb"
+    new_notebook(lab, name)
+    open_notebook(page, lab, name)
+    return name
+
+
 def run_cell(page: Page, source: str) -> str:
     """Add a code cell at the end of the notebook, run it, return its output.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Iterator
 
 import pydicom
@@ -20,8 +19,7 @@ from pydicom.data import get_testdata_file
 from tests.browser.jupyter_lab import (
     STEP_TIMEOUT_MS,
     Lab,
-    new_notebook,
-    open_notebook,
+    open_new_notebook,
     run_cell,
     running_lab,
 )
@@ -54,9 +52,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture
 def shown(lab: Lab, page: Page) -> tuple[Page, dict[str, int]]:
     """A notebook showing the DryRunView, and the row counts the kernel holds."""
-    name = f"dryrun-{secrets.token_hex(4)}.ipynb"
-    new_notebook(lab, name)
-    open_notebook(page, lab, name)
+    open_new_notebook(page, lab, "dryrun")
     counts = json.loads(run_cell(page, RUN))
     expect(_count(_output(page))).to_be_visible(timeout=STEP_TIMEOUT_MS)
     return page, counts

@@ -9,7 +9,6 @@ printing them from further cells.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,8 +20,7 @@ from tests.browser.jupyter_lab import (
     SLICES,
     STEP_TIMEOUT_MS,
     Lab,
-    new_notebook,
-    open_notebook,
+    open_new_notebook,
     run_cell,
     running_lab,
 )
@@ -50,9 +48,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture
 def widget(lab: Lab, page: Page) -> Page:
     """A new notebook whose `viewer` shows the CT case, its first image drawn."""
-    name = f"widget-{secrets.token_hex(4)}.ipynb"
-    new_notebook(lab, name)
-    open_notebook(page, lab, name)
+    open_new_notebook(page, lab, "widget")
     run_cell(
         page,
         f"from claripacs_jupyter import Viewer\nviewer = Viewer({lab.accession!r})\n"
@@ -213,9 +209,7 @@ def test_setting_traits_in_the_kernel_moves_the_widget(widget: Page) -> None:
 def test_linked_widgets_follow_each_other_and_their_traits_say_so(
     lab: Lab, page: Page
 ) -> None:
-    name = f"linked-{secrets.token_hex(4)}.ipynb"
-    new_notebook(lab, name)
-    open_notebook(page, lab, name)
+    open_new_notebook(page, lab, "linked")
     run_cell(
         page,
         "from claripacs_jupyter import Viewer\n"
