@@ -291,22 +291,19 @@ def _codes_for(
     base: RuleSet, changed: Mapping[int, Op], private: set[PrivateKey]
 ) -> tuple[tuple[str, str], ...]:
     """`base`'s codes and those of the options whose actions `changed` takes."""
-    known = _options()
     plain = basic_table()
-    claimed = {code for code, _ in base.codes}
-    for name, option in known.items():
-        granted = _option_alone(name).ops
-        if any(
-            granted.get(tag) is op and plain.get(tag) is not op
+    recorded = {code for code, _ in base.codes}
+    claimed = [
+        name
+        for name, option in _options().items()
+        if option.code in recorded
+        or (private and option.private)
+        or any(
+            _option_alone(name).ops.get(tag) is op and plain.get(tag) is not op
             for tag, op in changed.items()
-        ) or (private and option.private):
-            claimed.add(option.code)
-    # in the file's order, as basic_rules records them
-    order = [BASIC_CODE[0], *(option.code for option in known.values())]
-    meanings = {BASIC_CODE[0]: BASIC_CODE[1]} | {
-        option.code: option.meaning for option in known.values()
-    }
-    return tuple((code, meanings[code]) for code in order if code in claimed)
+        )
+    ]
+    return (BASIC_CODE, *option_codes(claimed))
 
 
 @lru_cache(maxsize=16)
@@ -369,5 +366,5 @@ def _vr(tag: int) -> str:
 
 def option_codes(names: Iterable[str]) -> list[tuple[str, str]]:
     """The CID 7050 codes of the options `names`, in the file's order."""
-    known = _options()
-    return [(known[n].code, known[n].meaning) for n in known if n in set(names)]
+    known, chosen = _options(), set(names)
+    return [(known[n].code, known[n].meaning) for n in known if n in chosen]

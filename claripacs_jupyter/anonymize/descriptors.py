@@ -55,17 +55,21 @@ _NAME_TAGS = (
 )
 
 # Identifiers that technologists copy into descriptions.
-_ID_TAGS = (
+# The patient's own identifiers, looked for however short their digits.
+_PATIENT_ID_TAGS = (
     0x00100020,  # PatientID
     0x00101000,  # OtherPatientIDs
     0x00080050,  # AccessionNumber
+)
+# Study, procedure and admission numbers: looked for only when they hold a
+# digit (CHEST is a procedure code), and when all digits from MIN_DIGITS_ID.
+_MINOR_ID_TAGS = (
     0x00200010,  # StudyID
     0x00401001,  # RequestedProcedureID
     0x00400009,  # ScheduledProcedureStepID
     0x00400253,  # PerformedProcedureStepID
     0x00380010,  # AdmissionID
 )
-_MINOR_ID_TAGS = _ID_TAGS[3:]  # study, procedure step and admission numbers
 _OTHER_IDS_SEQUENCE = 0x00101002  # OtherPatientIDsSequence, items hold PatientID
 
 #: Shorter name parts and identifiers are not looked for: "J" or "12" would
@@ -205,14 +209,14 @@ def identifiers_of(ds: Dataset) -> Identifiers:
     for tag in _NAME_TAGS:
         for value in _person_names(ds, tag):
             names.extend(_name_parts(value))
-    ids = [value for tag in _ID_TAGS for value in text_values(ds, tag)]
-    # the patient's own identifiers are looked for however short their
-    # digits; a study or procedure number only from MIN_DIGITS_ID digits
-    minor = {v for tag in _MINOR_ID_TAGS for v in text_values(ds, tag)} - {
-        v for tag in _ID_TAGS[:3] for v in text_values(ds, tag)
-    }
-    # a procedure "ID" of letters alone is a code (CHEST, HEAD), not a number
-    ids = [v for v in ids if v not in minor or any(c.isdigit() for c in v)]
+    ids = [value for tag in _PATIENT_ID_TAGS for value in text_values(ds, tag)]
+    minor = [
+        value
+        for tag in _MINOR_ID_TAGS
+        for value in text_values(ds, tag)
+        if value not in ids and any(c.isdigit() for c in value)
+    ]
+    ids.extend(minor)
     try:
         items = ds[_OTHER_IDS_SEQUENCE].value if _OTHER_IDS_SEQUENCE in ds else []
     except Exception:  # an undecodable sequence holds nothing we can read
@@ -380,9 +384,7 @@ _UMLAUTS = str.maketrans(
 
 def _spellings(word: str) -> list[str]:
     """`word`, without its accents, and with umlauts spelt out."""
-    plain = "".join(
-        c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)
-    )
+    plain = "".join(_fold(char) for char in word)
     return list(dict.fromkeys([word, plain, word.translate(_UMLAUTS)]))
 
 

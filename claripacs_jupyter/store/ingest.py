@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, union_all, update
 
 from ..anonymize import anonymize_teaching, remap_uid, review_reasons
 from ..anonymize.profiles import TEACHING
@@ -94,14 +94,16 @@ _IN_FLIGHT_HELD = 8
 _CHUNK = 64
 _CHUNK_BYTES = 64 * 1024**2
 
-_STORED_CASES_OF = (
+# The case of each instance held as it is, or as the masked copy that
+# replaced it: one query per chunk either way.
+_STORED_CASES_OF = union_all(
     select(instances.c.sop_uid, series.c.accession)
     .join(series, instances.c.series_uid == series.c.uid)
-    .where(instances.c.sop_uid.in_(bindparam("sop_uids", expanding=True)))
+    .where(instances.c.sop_uid.in_(bindparam("sop_uids", expanding=True))),
+    select(masked_instances.c.sop_uid, masked_instances.c.accession).where(
+        masked_instances.c.sop_uid.in_(bindparam("sop_uids", expanding=True))
+    ),
 )
-_MASKED_CASES_OF = select(
-    masked_instances.c.sop_uid, masked_instances.c.accession
-).where(masked_instances.c.sop_uid.in_(bindparam("sop_uids", expanding=True)))
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
@@ -453,10 +455,7 @@ class Batch:
         """The case of each of these instances that the store already holds,
         as it is or as the masked copy that replaced it."""
         found = self._conn.execute(_STORED_CASES_OF, {"sop_uids": sop_uids})
-        held = {sop_uid: accession for sop_uid, accession in found}
-        masked = self._conn.execute(_MASKED_CASES_OF, {"sop_uids": sop_uids})
-        held.update({sop_uid: accession for sop_uid, accession in masked})
-        return held
+        return {sop_uid: accession for sop_uid, accession in found}
 
     def _case_of_series(self, series_uid: str) -> str | None:
         if series_uid not in self._series_case:

@@ -37,6 +37,18 @@ metadata = MetaData()
 # A UID is at most 64 characters; accessions are the store's own short codes.
 _UID = String(64)
 
+
+def _case_of_row() -> Column[str]:
+    """The accession of the case a row belongs to; the row goes with the case."""
+    return Column(
+        "accession",
+        String(16),
+        ForeignKey("cases.accession", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
 cases = Table(
     "cases",
     metadata,
@@ -58,13 +70,7 @@ series = Table(
     "series",
     metadata,
     Column("uid", _UID, primary_key=True),
-    Column(
-        "accession",
-        String(16),
-        ForeignKey("cases.accession", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _case_of_row(),
     Column("number", Integer, nullable=True),
     Column("description", Text, nullable=False, default=""),
     Column("modality", String(16), nullable=False, default=""),
@@ -110,13 +116,7 @@ series_reviews = Table(
         ForeignKey("series.uid", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column(
-        "accession",
-        String(16),
-        ForeignKey("cases.accession", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _case_of_row(),
     Column("reasons", JSON, nullable=False, default=list),
     # "pending" until a person clears it as "reviewed" or "masked"
     Column("status", String(16), nullable=False, default="pending", index=True),
@@ -131,13 +131,7 @@ masked_instances = Table(
     "masked_instances",
     metadata,
     Column("sop_uid", _UID, primary_key=True),
-    Column(
-        "accession",
-        String(16),
-        ForeignKey("cases.accession", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _case_of_row(),
     Column("replaced_by", _UID, nullable=False),
     Column("masked_at", DateTime(timezone=True), nullable=False),
 )
