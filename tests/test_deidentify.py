@@ -201,18 +201,18 @@ def test_the_basic_profile_with_options_from_the_command_line(tmp_path: Path) ->
     )
 
 
-def test_a_profile_file_is_named_by_its_path(tmp_path: Path) -> None:
-    profile = tmp_path / "mine.toml"
-    profile.write_text('[rules]\nInstitutionName = { replace = "Teaching" }\n')
+def _with_profile(tmp_path: Path, name: str, text: str) -> int:
+    """`claripacs anonymize` of CT_small.dcm into tmp_path/out with the
+    profile file `name` holding `text`."""
+    profile = tmp_path / name
+    profile.write_text(text)
+    ct, out = str(_sample("CT_small.dcm")), str(tmp_path / "out")
+    return main(["anonymize", ct, out, "--profile", str(profile)])
 
-    status = main(
-        [
-            "anonymize",
-            str(_sample("CT_small.dcm")),
-            str(tmp_path / "out"),
-            "--profile",
-            str(profile),
-        ]
+
+def test_a_profile_file_is_named_by_its_path(tmp_path: Path) -> None:
+    status = _with_profile(
+        tmp_path, "mine.toml", '[rules]\nInstitutionName = { replace = "Teaching" }\n'
     )
     (written,) = list((tmp_path / "out").rglob("*.dcm"))
 
@@ -223,18 +223,7 @@ def test_a_profile_file_is_named_by_its_path(tmp_path: Path) -> None:
 def test_a_mistake_in_a_profile_file_is_reported_and_nothing_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile = tmp_path / "mine.toml"
-    profile.write_text('[rules]\nPatientNme = "keep"\n')
-
-    status = main(
-        [
-            "anonymize",
-            str(_sample("CT_small.dcm")),
-            str(tmp_path / "out"),
-            "--profile",
-            str(profile),
-        ]
-    )
+    status = _with_profile(tmp_path, "mine.toml", '[rules]\nPatientNme = "keep"\n')
 
     assert status != 0
     assert (
@@ -373,13 +362,7 @@ def test_an_output_that_cannot_be_made_is_one_error_line(
 def test_a_profile_keeping_an_identifier_is_announced(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile = tmp_path / "names.toml"
-    profile.write_text('[rules]\nPatientName = "keep"\n')
-
-    status = main(
-        ["anonymize", str(_sample("CT_small.dcm")), str(tmp_path / "out"),
-         "--profile", str(profile)]
-    )  # fmt: skip
+    status = _with_profile(tmp_path, "names.toml", '[rules]\nPatientName = "keep"\n')
     (written,) = list((tmp_path / "out").rglob("*.dcm"))
 
     assert status == 0

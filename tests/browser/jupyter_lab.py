@@ -15,8 +15,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
+import pytest
 from playwright.sync_api import Page
 
 from tests.browser.servers import free_port, start, stop, wait_until_up
@@ -100,6 +102,18 @@ def running_lab(
         yield Lab(base, token, root, accession, accessions)
     finally:
         stop(process)
+
+
+def lab_fixture(name: str) -> Any:
+    """A module fixture: JupyterLab on a store with the `SLICES`-slice CT case,
+    in a temporary folder called `name`, killed at teardown."""
+
+    @pytest.fixture(scope="module")
+    def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+        with running_lab(tmp_path_factory.mktemp(name)) as started:
+            yield started
+
+    return lab
 
 
 def new_notebook(lab: Lab, name: str) -> Path:

@@ -34,10 +34,10 @@ from tests.browser.jupyter_lab import (
     SLICES,
     STEP_TIMEOUT_MS,
     Lab,
+    lab_fixture,
     new_notebook,
     open_notebook,
     run_cell,
-    running_lab,
 )
 
 pytestmark = pytest.mark.browser
@@ -286,11 +286,7 @@ def _touch(host: Host, steps: list[list[tuple[float, float]]]) -> None:
     session.detach()
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on a store with the six-slice CT case; killed at teardown."""
-    with running_lab(tmp_path_factory.mktemp("interactions")) as started:
-        yield started
+lab = lab_fixture("interactions")
 
 
 @pytest.fixture(scope="module", params=["page", "widget"])

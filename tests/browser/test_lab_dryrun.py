@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pydicom
 import pytest
@@ -19,9 +18,9 @@ from pydicom.data import get_testdata_file
 from tests.browser.jupyter_lab import (
     STEP_TIMEOUT_MS,
     Lab,
+    lab_fixture,
     open_new_notebook,
     run_cell,
-    running_lab,
 )
 
 pytestmark = pytest.mark.browser
@@ -42,11 +41,7 @@ RUN = (
 )
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on the usual six-slice CT store; killed at teardown."""
-    with running_lab(tmp_path_factory.mktemp("lab_dryrun")) as started:
-        yield started
+lab = lab_fixture("lab_dryrun")
 
 
 @pytest.fixture

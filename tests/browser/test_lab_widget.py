@@ -9,7 +9,6 @@ printing them from further cells.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,9 +19,9 @@ from tests.browser.jupyter_lab import (
     SLICES,
     STEP_TIMEOUT_MS,
     Lab,
+    lab_fixture,
     open_new_notebook,
     run_cell,
-    running_lab,
 )
 
 pytestmark = pytest.mark.browser
@@ -38,11 +37,7 @@ PRINT_TRAITS = (
 )
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab on a store with the six-slice CT case; killed at teardown."""
-    with running_lab(tmp_path_factory.mktemp("lab_widget")) as started:
-        yield started
+lab = lab_fixture("lab_widget")
 
 
 @pytest.fixture

@@ -20,6 +20,15 @@ async def _post(jp_fetch: Any, body: bytes, **params: str) -> Any:
     )
 
 
+def _zip(members: dict[str, bytes]) -> bytes:
+    """A ZIP archive of `members`, by name."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 async def test_a_file_comes_back_anonymized_and_nothing_is_stored(
     jp_fetch: Any, store: Any
 ) -> None:
@@ -41,12 +50,15 @@ async def test_a_file_comes_back_anonymized_and_nothing_is_stored(
 async def test_a_zip_comes_back_as_a_zip_with_the_review_reasons(
     jp_fetch: Any, store: Any
 ) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("ct.dcm", sample_bytes("CT_small.dcm"))
-        zf.writestr("us.dcm", sample_bytes("US1_J2KR.dcm"))
-
-    response = await _post(jp_fetch, buffer.getvalue())
+    response = await _post(
+        jp_fetch,
+        _zip(
+            {
+                "ct.dcm": sample_bytes("CT_small.dcm"),
+                "us.dcm": sample_bytes("US1_J2KR.dcm"),
+            }
+        ),
+    )
     with zipfile.ZipFile(io.BytesIO(response.body)) as zf:
         names = zf.namelist()
 
@@ -138,13 +150,16 @@ async def test_a_bad_profile_or_option_is_a_400(
 async def test_a_zip_with_one_good_member_is_a_zip_that_counts_the_skipped(
     jp_fetch: Any, store: Any
 ) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("ct.dcm", sample_bytes("CT_small.dcm"))
-        zf.writestr("sr.dcm", sample_bytes("test-SR.dcm"))
-        zf.writestr("notes.txt", b"not DICOM")
-
-    response = await _post(jp_fetch, buffer.getvalue())
+    response = await _post(
+        jp_fetch,
+        _zip(
+            {
+                "ct.dcm": sample_bytes("CT_small.dcm"),
+                "sr.dcm": sample_bytes("test-SR.dcm"),
+                "notes.txt": b"not DICOM",
+            }
+        ),
+    )
     with zipfile.ZipFile(io.BytesIO(response.body)) as zf:
         names = zf.namelist()
     skipped = json.loads(response.headers["X-Claripacs-Skipped"])
@@ -168,13 +183,11 @@ async def test_a_single_file_says_nothing_was_skipped(jp_fetch: Any) -> None:
 
 
 async def test_long_member_names_keep_the_skipped_header_small(jp_fetch: Any) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("ct.dcm", sample_bytes("CT_small.dcm"))
-        for n in range(30):
-            zf.writestr(f"{n:02d}{'x' * 5000}.txt", b"not DICOM")
+    members = {f"{n:02d}{'x' * 5000}.txt": b"not DICOM" for n in range(30)}
 
-    response = await _post(jp_fetch, buffer.getvalue())
+    response = await _post(
+        jp_fetch, _zip({"ct.dcm": sample_bytes("CT_small.dcm"), **members})
+    )
     header = response.headers["X-Claripacs-Skipped"]
 
     assert response.code == 200
@@ -197,12 +210,15 @@ async def test_a_profile_that_keeps_identity_says_so_in_a_header(
 
 
 async def test_nothing_to_anonymize_gives_every_reason(jp_fetch: Any) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("sr.dcm", sample_bytes("test-SR.dcm"))
-        zf.writestr("notes.txt", b"not DICOM")
-
-    response = await _post(jp_fetch, buffer.getvalue())
+    response = await _post(
+        jp_fetch,
+        _zip(
+            {
+                "sr.dcm": sample_bytes("test-SR.dcm"),
+                "notes.txt": b"not DICOM",
+            }
+        ),
+    )
     message = json.loads(response.body)["message"]
 
     assert response.code == 400
