@@ -355,7 +355,7 @@ def _summary(report: IngestReport, store: Store, out: TextIO) -> None:
         for accession in report.accessions:
             case = store.case(accession)
             folder = f" [{case.folder}]" if case.folder else ""
-            review = "  (review pixels before sharing)" if case.needs_review else ""
+            review = "  (needs review before sharing)" if case.needs_review else ""
             print(
                 f"  {case.accession}{folder} {case.description or '(no description)'}"
                 f", {case.instance_count} file(s){review}",

@@ -38,6 +38,7 @@ from pydicom.datadict import (
     dictionary_VR,
     keyword_dict,
     keyword_for_tag,
+    repeater_has_keyword,
     tag_for_keyword,
 )
 from pydicom.valuerep import validate_value
@@ -123,6 +124,7 @@ _RECORDED = frozenset(
         "LongitudinalTemporalInformationModified",
     }
 )
+_BY_GROUP = "curves (50xx) and overlays (60xx) are removed whole; no rule applies"
 # What clean can work on: free text, names, dates and times, and sequences.
 _CLEANABLE = frozenset(
     {"LO", "SH", "ST", "LT", "UT", "UC", "PN", "DA", "DT", "TM", "SQ"}
@@ -338,6 +340,8 @@ def _tag_of(key: str, where: str) -> int:
     """The tag a rule's key names: a keyword or "(gggg,eeee)"."""
     if not key.strip():
         raise InvalidInputError(f"{where}: a rule needs a keyword or a tag")
+    if repeater_has_keyword(key):
+        raise InvalidInputError(f"{where}: {_BY_GROUP}")
     match = _TAG.fullmatch(key)
     if match:
         tag = int(match.group(1) + match.group(2), 16)
@@ -356,6 +360,8 @@ def _tag_of(key: str, where: str) -> int:
         )
     if (tag >> 16) == 0x0002:
         raise InvalidInputError(f"{where}: {key} is file meta, which is rebuilt")
+    if (tag >> 16) & 0xFF00 in (0x5000, 0x6000):
+        raise InvalidInputError(f"{where}: {_BY_GROUP}")
     if (tag >> 16) == 0xFFFE:
         raise InvalidInputError(
             f"{where}: {key} marks sequence items; it is no attribute"
@@ -378,6 +384,10 @@ def _action_of(tag: int, action: Any, where: str) -> tuple[Op, str | None]:
             raise InvalidInputError(f"{where}: a {vr} value cannot be replaced by text")
         if any(ord(c) < 0x20 and c not in "\t\n\r" for c in value):
             raise InvalidInputError(f"{where}: the new value holds a control character")
+        if "\\" in value:
+            raise InvalidInputError(
+                f"{where}: a backslash would split the value in two; give one value"
+            )
         try:
             validate_value(vr, value, config.RAISE)
         except ValueError as exc:

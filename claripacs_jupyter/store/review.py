@@ -205,9 +205,15 @@ def clear(
         raise InvalidInputError(
             f"a review clears a series as {' or '.join(CLEARED)}, not {status!r}"
         )
-    if not isinstance(by, str) or not by.strip() or len(by) > _BY_MAX:
+    if (
+        not isinstance(by, str)
+        or not by.strip()
+        or len(by) > _BY_MAX
+        or not by.isprintable()
+    ):
         raise InvalidInputError(
-            f"say who reviewed the series (a name of 1 to {_BY_MAX} characters)"
+            f"say who reviewed the series (a name of 1 to {_BY_MAX} printable "
+            "characters)"
         )
     done = conn.execute(
         update(series_reviews)

@@ -217,6 +217,9 @@ def test_a_server_is_not_told_where_profiles_live(
         ('[rules]\nSpecificCharacterSet = "keep"', "the character set is written"),
         ('[rules]\n"(FFFE,E000)" = "keep"', "marks sequence items"),
         ('[rules]\nInstitutionName = { replace = "A\\u0000B" }', "control character"),
+        ('[rules]\nPatientName = { replace = "a\\\\b" }', "backslash would split"),
+        ('[rules]\nOverlayData = "keep"', "overlays \\(60xx\\) are removed whole"),
+        ('[rules]\n"(6000,3000)" = "keep"', "overlays \\(60xx\\) are removed whole"),
         (
             "[[private]]\ncreator = 'X'\ngroup = 'FFFF'\nelement = '01'\nvr = 'LO'",
             "and FFFF cannot hold",

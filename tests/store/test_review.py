@@ -160,6 +160,8 @@ def test_clearing_an_unknown_series_or_without_a_name_changes_nothing(
         store.mark_reviewed(accession, "1.2.3.4", by="Dr Ana")
     with pytest.raises(InvalidInputError, match="say who reviewed"):
         store.mark_reviewed(accession, uid, by="  ")
+    with pytest.raises(InvalidInputError, match="printable"):
+        store.mark_reviewed(accession, uid, by="Dr\x00Ana\n")
     with pytest.raises(NotFoundError, match="^no case NOSUCHCASE$"):
         store.mark_reviewed("NOSUCHCASE", uid, by="Dr Ana")
 
